@@ -1,0 +1,36 @@
+// rk-copyup: inside a mount namespace, set propagation, copy up directories
+// (tmpfs+symlink), then exec CMD.
+import { Logger, RkError, runMain } from '@rk/cli';
+import { baseParser, commandOf } from '@rk/cli/options';
+import { copyUpPlan, validateCopyUp, type CopyUpMode, type CopyUpOptions, type Propagation } from '@rk/copyup';
+import { envList, resolveCommand } from '@rk/namespaces';
+import { parseCopyUpArgs } from './args.js';
+import { execCommand, executePlan } from './run.js';
+import { unsafeMountNamespace } from './safety.js';
+
+const log = new Logger('rk-copyup');
+
+runMain(log, async () => {
+  const args = parseCopyUpArgs(baseParser('rk-copyup', process.argv.slice(2), { haltAtCommand: true }));
+  log.debugEnabled = args.debug;
+  // Values are checked by validateCopyUp (one-line errors naming the choices).
+  const opts: CopyUpOptions = {
+    dirs: args['copy-up'],
+    mode: args['copy-up-mode'] as CopyUpMode,
+    propagation: args.propagation as Propagation,
+  };
+  validateCopyUp(opts);
+  const cmd = commandOf(args, [process.env.SHELL || '/bin/sh']);
+  const file = resolveCommand(cmd[0]!);
+  const unsafe = unsafeMountNamespace();
+  if (unsafe !== undefined) {
+    throw new RkError(
+      `refusing to mount: ${unsafe}, and the mounts would change the whole system; start rk-copyup directly as the command of a new mount namespace, e.g. rk-unshare --user --mount --map-auto -- rk-copyup ... or unshare --mount -- rk-copyup ...`,
+      1,
+    );
+  }
+  const plan = copyUpPlan(opts);
+  executePlan(plan, log);
+  log.debug(`exec ${file} ${JSON.stringify(cmd)}`);
+  execCommand(file, cmd, envList(process.env));
+});

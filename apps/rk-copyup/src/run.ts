@@ -1,0 +1,55 @@
+// Executes a copy-up plan in this process's mount namespace, then execs CMD.
+import { RkError, type Logger } from '@rk/cli';
+import type { MountPlan } from '@rk/copyup';
+import { constants, exec, runPlan, type PlanStep } from '@rk/native';
+
+/** Runs every step; on failure undoes the host-visible staging dirs and throws a one-line RkError. */
+export function executePlan(plan: MountPlan, log: Logger): void {
+  plan.steps.forEach((s, i) => log.debug(`${plan.describe(i)} ${JSON.stringify(s)}`));
+  try {
+    runPlan(plan.steps);
+  } catch (e) {
+    removeStaging(plan.cleanup, log);
+    const err = e as NodeJS.ErrnoException & { step?: number };
+    if (typeof err.step !== 'number') throw e;
+    const step = plan.steps[err.step]!;
+    const reason = err.message.replace(/^.*?: (E[A-Z]+ \()/, '$1');
+    throw new RkError(`${plan.describe(err.step)} failed: ${reason}${hint(step, err.code)}`, 1, { cause: e });
+  }
+}
+
+function hint(step: PlanStep, code: string | undefined): string {
+  if (step.op === 'mount' && step.flags !== undefined && (step.flags & constants.MS_MOVE) !== 0 && code === 'EINVAL') {
+    return '; the parent mount is shared: use --propagation rprivate or rslave';
+  }
+  if (code === 'EPERM' || (step.op === 'mount' && code === 'EACCES')) {
+    return '; run rk-copyup as root of a user namespace that owns its mount namespace (e.g. rk-unshare --user --mount --map-auto -- rk-copyup ...)';
+  }
+  if (step.op === 'mkdir' && (code === 'EACCES' || code === 'EROFS')) return `; ${step.path.replace(/\/[^/]*$/, '') || '/'} must be writable`;
+  if (step.op === 'symlink' && code === 'EEXIST') return '; the directory changed while being copied up: try again';
+  return '';
+}
+
+/** Best effort: detach and remove staging dirs so nothing is left on the host. */
+function removeStaging(dirs: string[], log: Logger): void {
+  if (dirs.length === 0) return;
+  const steps: PlanStep[] = dirs.flatMap((d): PlanStep[] => [
+    { op: 'umount', target: d, flags: constants.MNT_DETACH, optional: true },
+    { op: 'rmdir', path: d, optional: true },
+  ]);
+  try {
+    runPlan(steps);
+  } catch (e) {
+    log.debug(`cleanup: ${String(e)}`);
+  }
+}
+
+/** execve CMD; only returns by throwing (126 cannot execute, 127 not found). */
+export function execCommand(file: string, argv: string[], env: string[]): never {
+  try {
+    return exec(file, argv, env);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new RkError(`${argv[0]}: cannot execute: ${code ?? String(e)}`, code === 'ENOENT' ? 127 : 126, { cause: e });
+  }
+}

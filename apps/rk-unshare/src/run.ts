@@ -1,0 +1,95 @@
+import { RkError, type Logger } from '@rk/cli';
+import { computeIdMaps, writeIdMaps, writeRootOnlyMaps } from '@rk/idmap';
+import { Child, envList, forwardSignals, procPlan, resolveCommand, type NamespaceSet } from '@rk/namespaces';
+import { StateDir, createGate } from '@rk/state';
+import { propagationSteps, type Propagation } from '@rk/copyup';
+import type { UnshareArgs } from './args.js';
+
+export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger): Promise<number> {
+  const mapAuto = args['map-auto'];
+  const mapRoot = args['map-root'];
+  const ns: NamespaceSet = {
+    user: args.user || mapAuto || mapRoot,
+    mount: args.mount || args.pid,
+    net: args.net,
+    pid: args.pid,
+    uts: args.uts,
+    ipc: args.ipc,
+    cgroup: args.cgroup,
+  };
+  const file = resolveCommand(cmd[0]!);
+  const maps = mapAuto ? await computeIdMaps({ source: args['subid-source'] }) : undefined;
+  for (const w of maps?.warnings ?? []) log.warn(w);
+  const state = args['state-dir'] !== undefined ? StateDir.open(args['state-dir'], { owner: 'rk-unshare' }) : undefined;
+  const env = { ...process.env };
+  if (state) env.ROOTLESSKIT_STATE_DIR = state.path;
+  const plan = [...(ns.mount ? propagationSteps(args.propagation as Propagation) : []), ...(ns.pid ? procPlan() : [])];
+  let child: Child;
+  try {
+    child = new Child({
+      file,
+      argv: cmd,
+      env: envList(env),
+      namespaces: ns,
+      gate: true,
+      plan,
+      reaper: args.reaper,
+      describeStep: (i) => describe(plan[i]),
+    });
+  } catch (e) {
+    state?.remove();
+    throw e;
+  }
+  log.debug(`child ${child.pid} started in namespaces; held at the gate`);
+  const stopForwarding = forwardSignals(child.pid);
+  const cleanup = () => {
+    stopForwarding();
+    state?.remove();
+  };
+  try {
+    if (maps) {
+      await writeIdMaps(child.pid, maps);
+      log.debug(`uid_map and gid_map of ${child.pid} written`);
+    } else if (mapRoot) {
+      await writeRootOnlyMaps(child.pid, process.geteuid!(), process.getegid!());
+    }
+    if (state) state.writeChildPid(child.pid);
+    if (args.gate && state) {
+      const gate = createGate(state.path);
+      log.debug(`waiting at ${state.file('gate')}`);
+      await Promise.race([gate.opened, child.exited]);
+      gate.close();
+    }
+    child.release();
+    await child.started;
+  } catch (e) {
+    child.abort();
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    await child.exited;
+    cleanup();
+    throw e;
+  }
+  const st = await child.exited;
+  cleanup();
+  if (st.signal) {
+    log.error(`${cmd[0]} was killed by signal ${st.signal}`);
+    return 255;
+  }
+  return st.code ?? 255;
+}
+
+function describe(step: { op: string; target?: string; path?: string; fstype?: string; source?: string } | undefined): string {
+  if (!step) return 'set-up';
+  if (step.op === 'mount') {
+    if (step.fstype === 'proc') return 'mount a fresh /proc';
+    if (step.target === '/' && !step.fstype) return 'set mount propagation of /';
+    return `mount ${step.fstype ?? step.source} on ${step.target}`;
+  }
+  return `${step.op} ${step.path ?? step.target}`;
+}
+
+export { RkError };

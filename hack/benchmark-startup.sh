@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Start-up cost: our `rootlesskit true` beside Debian's (Go) `rootlesskit true`
+# and a bare `node -e 0`, medians of RUNS runs each, from one run of this script.
+# Target: ours - node <= upstream (at most one Node start on top of upstream).
+# Run as a user with subuid/subgid entries; as root it re-runs as RK_TEST_USER.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+if [ "$(id -u)" = 0 ]; then
+  user="${RK_TEST_USER:-rktest}"
+  exec setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- \
+    env PATH="/usr/sbin:/usr/bin:/sbin:/bin" HOME="/home/$user" RUNS="${RUNS:-40}" bash "$0" "$@"
+fi
+runs="${RUNS:-40}"
+ours="$root/node_modules/.bin/rootlesskit"
+json="$(mktemp /tmp/rk-bench.XXXXXX.json)"
+trap 'rm -f "$json"' EXIT
+cd /tmp
+hyperfine -N --warmup 5 --runs "$runs" --export-json "$json" \
+  -n 'node -e 0' 'node -e 0' \
+  -n 'upstream rootlesskit true' '/usr/bin/rootlesskit true' \
+  -n 'ours rootlesskit true' "$ours true" >/dev/null
+python3 - "$json" <<'PY'
+import json, sys
+r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+node, up, ours = r["node -e 0"], r["upstream rootlesskit true"], r["ours rootlesskit true"]
+print(f"{'command':<28}{'median ms':>10}")
+for k in ("node -e 0", "upstream rootlesskit true", "ours rootlesskit true"):
+    print(f"{k:<28}{r[k]:>10.1f}")
+extra = ours - node
+print(f"{'ours - node':<28}{extra:>10.1f}")
+print(f"(ours - node) / upstream = {extra / up:.2f}  (target <= 1.00)")
+PY

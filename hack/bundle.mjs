@@ -1,0 +1,31 @@
+// Bundles one app (apps/<name>/src/main.ts and the libs it imports) into a
+// single CommonJS file, apps/<name>/dist/<name>.cjs: one file to load at start
+// instead of dozens of ES modules, and Node's CommonJS loader is lighter than
+// its ES module loader (module loading dominates Node's start-up cost here).
+// Lazily imported modules (the full yargs parser, the API server) stay lazy:
+// they are evaluated only when first imported. The native addon stays a
+// separate .node file.
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const app = process.argv[2];
+if (!app) {
+  console.error('usage: node hack/bundle.mjs APP');
+  process.exit(2);
+}
+const outfile = join(root, 'apps', app, 'dist', `${app}.cjs`);
+rmSync(outfile, { force: true });
+await build({
+  entryPoints: [join(root, 'apps', app, 'src', 'main.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outfile,
+  logLevel: 'warning',
+  define: { 'import.meta.url': '__rkImportMetaUrl' },
+  banner: { js: "const __rkImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+});

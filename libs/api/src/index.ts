@@ -1,0 +1,14 @@
+export {
+  API_VERSION,
+  ApiError,
+  type Info,
+  type NetworkDriverInfo,
+  type PortDriverInfo,
+  type PortManager,
+  type PortSpec,
+  type PortStatus,
+} from './types.js';
+export { parsePortSpec, formatPortSpec, validatePortSpec, PROTOS, PORT_SPEC_FORM } from './spec.js';
+export { startApiServer, decodePortSpec, type ApiServer, type ApiServerOptions } from './server.js';
+export { ApiClient } from './client.js';
+export { toJson, canonicalInfo, canonicalSpec, canonicalStatus } from './json.js';

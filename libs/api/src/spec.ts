@@ -1,0 +1,165 @@
+// Port specs as users write them: [PARENTIP:]PARENTPORT[:CHILDIP]:CHILDPORT/PROTO
+import { isIP } from 'node:net';
+import { RkError } from '@rk/cli';
+import { ApiError, type PortSpec, type PortStatus } from './types.js';
+
+export const PORT_SPEC_FORM = '[PARENTIP:]PARENTPORT[:CHILDIP]:CHILDPORT/PROTO';
+
+/** Every proto a port spec may name; a port driver supports a subset (its Info.protos). */
+export const PROTOS: readonly string[] = ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6', 'sctp', 'sctp4', 'sctp6'];
+
+interface Part {
+  text: string;
+  bracketed: boolean;
+}
+
+function bad(spec: string, why: string): RkError {
+  return new RkError(
+    `invalid port spec ${JSON.stringify(spec)}: ${why}; expected ${PORT_SPEC_FORM} ` +
+      `(IPv6 in brackets, e.g. 127.0.0.1:8080:80/tcp or [::1]:8080:80/tcp)`,
+    2,
+  );
+}
+
+/** Splits "a:[b:c]:d" at the colons outside brackets. */
+function split(spec: string, s: string): Part[] {
+  const parts: Part[] = [];
+  let i = 0;
+  for (;;) {
+    if (s[i] === '[') {
+      const close = s.indexOf(']', i);
+      if (close < 0) throw bad(spec, 'unclosed "["');
+      parts.push({ text: s.slice(i + 1, close), bracketed: true });
+      i = close + 1;
+      if (i < s.length && s[i] !== ':') throw bad(spec, `unexpected ${JSON.stringify(s[i])} after "]"`);
+    } else {
+      const colon = s.indexOf(':', i);
+      const end = colon < 0 ? s.length : colon;
+      const text = s.slice(i, end);
+      if (text.includes('[') || text.includes(']')) throw bad(spec, 'brackets must enclose a whole IPv6 address');
+      parts.push({ text, bracketed: false });
+      i = end;
+    }
+    if (i >= s.length) return parts;
+    i++; // the colon
+  }
+}
+
+const isPortText = (p: Part) => !p.bracketed && /^\d+$/.test(p.text);
+const isIPPart = (p: Part) => (p.bracketed ? isIP(p.text) === 6 : isIP(p.text) === 4);
+
+function port(spec: string, p: Part, what: string): number {
+  if (!isPortText(p)) throw bad(spec, `${what} ${JSON.stringify(p.text)} is not a port number`);
+  const n = Number(p.text);
+  if (n < 1 || n > 65535) throw bad(spec, `${what} ${n} is out of range 1-65535`);
+  return n;
+}
+
+function ip(spec: string, p: Part, what: string): string | undefined {
+  if (p.text === '' && !p.bracketed) return undefined;
+  if (isIPPart(p)) return p.text;
+  if (!p.bracketed && isIP(p.text) === 6) throw bad(spec, `${what} ${p.text} is IPv6 and must be in brackets`);
+  throw bad(spec, `${what} ${JSON.stringify(p.text)} is not an IP address`);
+}
+
+/** Parses `[PARENTIP:]PARENTPORT[:CHILDIP]:CHILDPORT/PROTO`; throws RkError (exit 2) naming the expected form. */
+export function parsePortSpec(s: string): PortSpec {
+  const slash = s.lastIndexOf('/');
+  if (slash < 0) throw bad(s, 'missing /PROTO');
+  const proto = s.slice(slash + 1);
+  if (!PROTOS.includes(proto)) throw bad(s, `unknown proto ${JSON.stringify(proto)} (one of ${PROTOS.join(', ')})`);
+  const parts = split(s, s.slice(0, slash));
+  let parentIP: string | undefined;
+  let childIP: string | undefined;
+  let parentPort: number;
+  let childPort: number;
+  switch (parts.length) {
+    case 2:
+      parentPort = port(s, parts[0]!, 'parent port');
+      childPort = port(s, parts[1]!, 'child port');
+      break;
+    case 3: {
+      const [a, b, c] = parts as [Part, Part, Part];
+      // PARENTIP:PARENTPORT:CHILDPORT, unless it reads as PARENTPORT:CHILDIP:CHILDPORT
+      if (isPortText(a) && (b.bracketed || isIP(b.text) !== 0)) {
+        parentPort = port(s, a, 'parent port');
+        childIP = ip(s, b, 'child IP');
+      } else {
+        parentIP = ip(s, a, 'parent IP');
+        parentPort = port(s, b, 'parent port');
+      }
+      childPort = port(s, c, 'child port');
+      break;
+    }
+    case 4:
+      parentIP = ip(s, parts[0]!, 'parent IP');
+      parentPort = port(s, parts[1]!, 'parent port');
+      childIP = ip(s, parts[2]!, 'child IP');
+      childPort = port(s, parts[3]!, 'child port');
+      break;
+    default:
+      throw bad(s, parts.length < 2 ? 'need both a parent port and a child port' : 'too many ":"-separated parts (is an IPv6 address missing its brackets?)');
+  }
+  const spec: PortSpec = { proto, parentPort, childPort };
+  if (parentIP !== undefined) spec.parentIP = parentIP;
+  if (childIP !== undefined) spec.childIP = childIP;
+  return spec;
+}
+
+const fmtIP = (a: string) => (a.includes(':') ? `[${a}]` : a);
+
+/** The inverse of parsePortSpec: e.g. "127.0.0.1:8080:80/tcp", "[::1]:8080:[fd00::2]:80/udp6". */
+export function formatPortSpec(p: PortSpec): string {
+  const parent = p.parentIP ? `${fmtIP(p.parentIP)}:` : '';
+  const child = p.childIP ? `:${fmtIP(p.childIP)}` : '';
+  return `${parent}${p.parentPort}${child}:${p.childPort}/${p.proto}`;
+}
+
+/** Address family a proto pins (4 or 6), or 0 for either. */
+function protoFamily(proto: string): number {
+  return proto.endsWith('4') ? 4 : proto.endsWith('6') ? 6 : 0;
+}
+
+const WILDCARDS = new Set(['', '0.0.0.0', '::']);
+
+/** Families a spec listens on, as a bit set: 1 = IPv4, 2 = IPv6. */
+function families(spec: PortSpec): number {
+  const ipFam = spec.parentIP && !WILDCARDS.has(spec.parentIP) ? isIP(spec.parentIP) : 0;
+  const fam = ipFam || protoFamily(spec.proto);
+  return fam === 4 ? 1 : fam === 6 ? 2 : 3;
+}
+
+/**
+ * Checks a spec a client sent (proto among `protos`, ports in range, IP
+ * syntax and family) and, given the ports already forwarded, that its parent
+ * side does not overlap one of them. Throws ApiError(400) with the reason.
+ */
+export function validatePortSpec(spec: PortSpec, existing: Iterable<PortStatus> = [], protos: readonly string[] = PROTOS): void {
+  if (!protos.includes(spec.proto)) {
+    throw new ApiError(400, `unsupported proto: ${JSON.stringify(spec.proto ?? '')} (supported: ${protos.join(', ')})`);
+  }
+  for (const [name, value] of [['parentIP', spec.parentIP], ['childIP', spec.childIP]] as const) {
+    if (value === undefined || value === '') continue;
+    const fam = isIP(value);
+    if (fam === 0) throw new ApiError(400, `invalid ${name}: ${JSON.stringify(value)}`);
+    const want = protoFamily(spec.proto);
+    if (want !== 0 && want !== fam) throw new ApiError(400, `${name} ${value} is not IPv${want} as proto ${spec.proto} requires`);
+  }
+  for (const [name, value] of [['parentPort', spec.parentPort], ['childPort', spec.childPort]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+      throw new ApiError(400, `invalid ${name}: ${value ?? 0} (must be 1-65535)`);
+    }
+  }
+  const base = spec.proto.replace(/[46]$/, '');
+  const fams = families(spec);
+  const pip = spec.parentIP ?? '';
+  for (const st of existing) {
+    const o = st.spec;
+    if (o.proto.replace(/[46]$/, '') !== base || o.parentPort !== spec.parentPort) continue;
+    if ((families(o) & fams) === 0) continue;
+    const oip = o.parentIP ?? '';
+    if (oip === pip || WILDCARDS.has(oip) || WILDCARDS.has(pip)) {
+      throw new ApiError(400, `conflict with ID ${st.id}`);
+    }
+  }
+}

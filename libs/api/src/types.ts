@@ -1,0 +1,67 @@
+// The shapes exchanged over STATE/api.sock. Field names and which fields may be
+// left out follow upstream RootlessKit's REST API (v1, API version 1.1.1).
+
+/** REST API version this implementation speaks. */
+export const API_VERSION = '1.1.1';
+
+/** One forwarded port: PARENTIP:PARENTPORT on the host → CHILDIP:CHILDPORT in the namespace. */
+export interface PortSpec {
+  /** tcp, tcp4, tcp6, udp, udp4, udp6, sctp, sctp4 or sctp6 */
+  proto: string;
+  /** host address to listen on; absent means all addresses */
+  parentIP?: string;
+  parentPort: number;
+  /** address inside the namespace; absent means the port driver's default */
+  childIP?: string;
+  childPort: number;
+}
+
+/** A port the port driver has set up, with the id to remove it by. */
+export interface PortStatus {
+  id: number;
+  spec: PortSpec;
+}
+
+export interface NetworkDriverInfo {
+  driver: string;
+  dns?: string[];
+  childIP?: string;
+  dynamicChildIP?: boolean;
+}
+
+export interface PortDriverInfo {
+  driver: string;
+  protos: string[];
+  disallowLoopbackChildIP?: boolean;
+}
+
+/** GET /v1/info */
+export interface Info {
+  apiVersion: string;
+  version: string;
+  stateDir: string;
+  childPID: number;
+  networkDriver?: NetworkDriverInfo;
+  portDriver?: PortDriverInfo;
+}
+
+/**
+ * What the server needs from a port driver. Failures are thrown as ApiError
+ * (400 for bad input, a conflict or an unknown id); anything else becomes 500.
+ */
+export interface PortManager {
+  list(): PortStatus[] | Promise<PortStatus[]>;
+  add(spec: PortSpec): Promise<PortStatus>;
+  remove(id: number): Promise<void>;
+}
+
+/** An error with an HTTP status: thrown by a PortManager, or by ApiClient for a non-2xx answer. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}

@@ -1,0 +1,106 @@
+import t from 'tap';
+import { RkError } from '@rk/cli';
+import { ApiError, formatPortSpec, parsePortSpec, validatePortSpec, type PortStatus } from '../src/index.js';
+
+t.test('parsePortSpec: the forms users write', async (t) => {
+  const cases: Array<[string, object]> = [
+    ['127.0.0.1:8080:80/tcp', { proto: 'tcp', parentIP: '127.0.0.1', parentPort: 8080, childPort: 80 }],
+    ['8080:80/udp', { proto: 'udp', parentPort: 8080, childPort: 80 }],
+    ['0.0.0.0:53:53/udp4', { proto: 'udp4', parentIP: '0.0.0.0', parentPort: 53, childPort: 53 }],
+    ['127.0.0.1:8080:10.0.2.100:80/tcp', { proto: 'tcp', parentIP: '127.0.0.1', parentPort: 8080, childIP: '10.0.2.100', childPort: 80 }],
+    ['8080:10.0.2.100:80/tcp', { proto: 'tcp', parentPort: 8080, childIP: '10.0.2.100', childPort: 80 }],
+    ['[::1]:8080:80/tcp6', { proto: 'tcp6', parentIP: '::1', parentPort: 8080, childPort: 80 }],
+    ['[::1]:8080:[fd00::100]:80/tcp', { proto: 'tcp', parentIP: '::1', parentPort: 8080, childIP: 'fd00::100', childPort: 80 }],
+    ['8080:[fd00::2]:80/udp6', { proto: 'udp6', parentPort: 8080, childIP: 'fd00::2', childPort: 80 }],
+    [':8080:80/tcp', { proto: 'tcp', parentPort: 8080, childPort: 80 }],
+    ['1:65535/sctp', { proto: 'sctp', parentPort: 1, childPort: 65535 }],
+    ['[::ffff:127.0.0.1]:9000:9000/sctp6', { proto: 'sctp6', parentIP: '::ffff:127.0.0.1', parentPort: 9000, childPort: 9000 }],
+  ];
+  for (const [text, want] of cases) t.strictSame(parsePortSpec(text), want, text);
+});
+
+t.test('parsePortSpec: bad specs are RkErrors (exit 2) that name the expected form', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['8080:80', /missing \/PROTO/],
+    ['8080:80/', /unknown proto ""/],
+    ['8080:80/icmp', /unknown proto "icmp"/],
+    ['8080:80/TCP', /unknown proto "TCP"/],
+    ['80/tcp', /need both a parent port and a child port/],
+    ['/tcp', /need both/],
+    ['127.0.0.1:8080:80:90:100/tcp', /too many/],
+    ['::1:8080:80/tcp', /too many .*brackets/],
+    ['localhost:8080:80/tcp', /parent IP "localhost" is not an IP address/],
+    ['8080:80:90/tcp', /parent IP "8080" is not an IP address/],
+    ['127.0.0.1:0:80/tcp', /parent port 0 is out of range/],
+    ['127.0.0.1:8080:65536/tcp', /child port 65536 is out of range/],
+    ['127.0.0.1:http:80/tcp', /parent port "http" is not a port number/],
+    ['127.0.0.1:8080:-1/tcp', /child port "-1" is not a port number/],
+    ['127.0.0.1:8080:10.0.2:80/tcp', /child IP "10.0.2" is not an IP address/],
+    ['[::1:8080:80/tcp', /unclosed "\["/],
+    ['[::1]x:8080:80/tcp', /unexpected "x" after "\]"/],
+    ['[127.0.0.1]:8080:80/tcp', /parent IP "127.0.0.1" is not an IP address/],
+    ['1.2.3.4:[::1:80/tcp', /unclosed/],
+    ['1.2.3.4:8]080:80/tcp', /brackets must enclose/],
+    ['', /missing \/PROTO/],
+  ];
+  for (const [text, re] of cases) {
+    let err: unknown;
+    try {
+      parsePortSpec(text);
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof RkError, `${JSON.stringify(text)} throws RkError`);
+    t.equal((err as RkError).exitCode, 2, `${JSON.stringify(text)}: exit 2`);
+    t.match((err as Error).message, re, text);
+    t.match((err as Error).message, /expected \[PARENTIP:\]PARENTPORT\[:CHILDIP\]:CHILDPORT\/PROTO/, `${text}: names the form`);
+    t.notOk((err as Error).message.includes('\n'), 'one line');
+  }
+});
+
+t.test('formatPortSpec is the inverse of parsePortSpec', async (t) => {
+  const specs = [
+    '127.0.0.1:8080:80/tcp',
+    '8080:80/udp',
+    '8080:10.0.2.100:80/tcp',
+    '127.0.0.1:8080:10.0.2.100:80/tcp4',
+    '[::1]:8080:80/tcp6',
+    '[::1]:8080:[fd00::100]:80/sctp',
+    '8080:[fd00::2]:80/udp6',
+  ];
+  for (const s of specs) t.equal(formatPortSpec(parsePortSpec(s)), s, s);
+  t.equal(formatPortSpec({ proto: 'tcp', parentIP: '', parentPort: 1, childIP: '', childPort: 2 }), '1:2/tcp', 'empty IPs left out');
+});
+
+t.test('validatePortSpec', async (t) => {
+  const existing: PortStatus[] = [
+    { id: 1, spec: { proto: 'tcp', parentIP: '127.0.0.1', parentPort: 8080, childPort: 80 } },
+    { id: 2, spec: { proto: 'udp', parentPort: 5353, childPort: 53 } },
+    { id: 3, spec: { proto: 'tcp6', parentIP: '::1', parentPort: 9090, childPort: 90 } },
+  ];
+  const fails = (spec: object, re: RegExp, protos?: string[]) => {
+    try {
+      validatePortSpec(spec as never, existing, protos);
+      t.fail(`accepted ${JSON.stringify(spec)}`);
+    } catch (err) {
+      t.ok(err instanceof ApiError && err.status === 400, 'ApiError 400');
+      t.match((err as Error).message, re, JSON.stringify(spec));
+    }
+  };
+  const ok = (spec: object, protos?: string[]) => t.doesNotThrow(() => validatePortSpec(spec as never, existing, protos), JSON.stringify(spec));
+  fails({ proto: 'tcp', parentIP: '127.0.0.1', parentPort: 8080, childPort: 81 }, /^conflict with ID 1$/);
+  fails({ proto: 'tcp4', parentPort: 8080, childPort: 81 }, /^conflict with ID 1$/);
+  fails({ proto: 'udp', parentIP: '10.1.1.1', parentPort: 5353, childPort: 53 }, /^conflict with ID 2$/);
+  ok({ proto: 'udp', parentIP: '127.0.0.1', parentPort: 8080, childPort: 80 });
+  ok({ proto: 'tcp', parentIP: '127.0.0.2', parentPort: 8080, childPort: 80 });
+  ok({ proto: 'tcp4', parentPort: 9090, childPort: 90 });
+  fails({ proto: 'tcp', parentPort: 9090, childPort: 90 }, /conflict with ID 3/);
+  fails({ proto: 'icmp', parentPort: 1, childPort: 1 }, /unsupported proto: "icmp"/);
+  fails({ proto: 'sctp', parentPort: 1, childPort: 1 }, /unsupported proto: "sctp" \(supported: tcp, udp\)/, ['tcp', 'udp']);
+  fails({ proto: 'tcp', parentPort: 0, childPort: 1 }, /invalid parentPort: 0/);
+  fails({ proto: 'tcp', parentPort: 1, childPort: 70000 }, /invalid childPort: 70000/);
+  fails({ proto: 'tcp', parentPort: 1.5, childPort: 1 }, /invalid parentPort/);
+  fails({ proto: 'tcp', parentIP: 'bogus', parentPort: 1, childPort: 1 }, /invalid parentIP: "bogus"/);
+  fails({ proto: 'tcp4', parentIP: '::1', parentPort: 1, childPort: 1 }, /parentIP ::1 is not IPv4/);
+  fails({ proto: 'udp6', childIP: '10.0.2.100', parentPort: 1, childPort: 1 }, /childIP 10.0.2.100 is not IPv6/);
+});

@@ -1,0 +1,49 @@
+// yargs helpers shared by every command: consistent usage errors, --debug,
+// --version, and the strict "flags then -- CMD ARGS" parsing.
+import yargs, { type Argv } from 'yargs';
+import { writeSync } from 'node:fs';
+
+export const VERSION = '0.1.0';
+
+/**
+ * A yargs parser for `prog` with our conventions: strict flags, a one-line
+ * usage error and exit 2 (not the whole help), --help/--version, --debug,
+ * and parsing that stops at the first non-option (CMD and its args).
+ */
+export function baseParser(prog: string, args: string[], opts: { haltAtCommand?: boolean; usageExitCode?: number } = {}): Argv<{ debug: boolean }> {
+  return yargs(args)
+    .scriptName(prog)
+    .parserConfiguration({
+      'halt-at-non-option': opts.haltAtCommand ?? false,
+      'populate--': true,
+      'strip-aliased': true,
+    })
+    .strict()
+    .version(VERSION)
+    .help('help')
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .option('debug', { type: 'boolean', default: false, describe: 'print debug messages on stderr' })
+    .fail((msg, err) => {
+      const text = tidy(msg || (err ? err.message : 'invalid arguments'));
+      writeSync(2, `${prog}: error: ${text} (see ${prog} --help)\n`);
+      process.exit(opts.usageExitCode ?? 2);
+    });
+}
+
+/** The command to run: what follows `--` (or the first non-option), or a default. */
+export function commandOf(argv: { _: Array<string | number>; '--'?: Array<string | number> }, fallback?: string[]): string[] {
+  const rest = [...argv._, ...(argv['--'] ?? [])].map(String);
+  if (rest.length === 0 && fallback) return fallback;
+  return rest;
+}
+
+/** "Unknown arguments: bogus-flag, bogusFlag" -> "unknown flag: --bogus-flag". */
+function tidy(msg: string): string {
+  const m = /^Unknown arguments?: (.*)$/.exec(msg.split('\n')[0]!);
+  if (!m) return msg.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  const names = m[1]!.split(', ').filter((n) => !/[A-Z]/.test(n));
+  const shown = names.map((n) => (n.startsWith('-') ? n : n.length === 1 ? `-${n}` : `--${n}`));
+  return `unknown ${shown.length === 1 ? 'flag' : 'flags'}: ${shown.join(' ')}`;
+}
+

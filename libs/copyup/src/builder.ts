@@ -1,0 +1,24 @@
+import type { PlanStep } from '@rk/native';
+import type { MountPlan } from './types.js';
+
+/** Collects steps with a description of each, and the dirs to clean up on failure. */
+export class PlanBuilder {
+  readonly steps: PlanStep[] = [];
+  readonly cleanup: string[] = [];
+  private readonly why: string[] = [];
+
+  add(step: PlanStep, why: string): this {
+    this.steps.push(step);
+    this.why.push(why);
+    return this;
+  }
+
+  build(): MountPlan {
+    const { steps, cleanup, why } = this;
+    return {
+      steps,
+      cleanup,
+      describe: (i: number) => (i >= 0 && i < steps.length ? `step ${i + 1}/${steps.length}: ${why[i]}` : `step ${i}`),
+    };
+  }
+}

@@ -1,0 +1,139 @@
+// A command started in new namespaces, held at a gate until released.
+import { closeSync, writeSync } from 'node:fs';
+import { RkError } from '@rk/cli';
+import { ReportKind, Stage, constants, spawn, watchChild, type PlanStep } from '@rk/native';
+import { appArmorHint, explainUsernsFailure } from './diagnose.js';
+import { errnoName, signalName } from './errno.js';
+import { cloneFlags, type NamespaceSet } from './flags.js';
+
+export interface StartOptions {
+  /** Absolute path of the program (see resolveCommand). */
+  file: string;
+  /** argv[0] included. */
+  argv: string[];
+  /** KEY=value strings. */
+  env: string[];
+  namespaces: NamespaceSet;
+  /** Hold the child before the plan and exec until release() (abort() ends it). */
+  gate?: boolean;
+  /** Mount plan run in the child after the gate, before exec. */
+  plan?: PlanStep[];
+  /** Text for plan step i in error messages. */
+  describeStep?: (i: number) => string;
+  /** Child stays as PID 1 reaping orphans; CMD runs as its child (needs pid namespace). */
+  reaper?: boolean;
+  /** Child fd i = fds[i]; default [0, 1, 2]. */
+  fds?: number[];
+  /** Set the env's LISTEN_PID to CMD's own PID (socket activation). */
+  fillListenPid?: boolean;
+}
+
+/** How the command ended: an exit code, or the signal that killed it. */
+export interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+
+export class Child {
+  readonly pid: number;
+  /** Resolves once CMD is exec'd; rejects with an RkError when a step before exec failed. */
+  readonly started: Promise<void>;
+  /** Resolves with CMD's final status (with a reaper: CMD's, not the reaper's). */
+  readonly exited: Promise<ExitStatus>;
+  private gateFd: number;
+
+  constructor(opts: StartOptions) {
+    let r;
+    try {
+      r = spawn({
+        file: opts.file,
+        argv: opts.argv,
+        env: opts.env,
+        cloneFlags: cloneFlags(opts.namespaces),
+        gate: opts.gate ?? false,
+        pdeathsig: constants.SIGKILL,
+        fds: opts.fds,
+        plan: opts.plan ?? [],
+        reaper: opts.reaper ?? false,
+        fillListenPid: opts.fillListenPid ?? false,
+      });
+    } catch (e) {
+      throw cloneError(e as NodeJS.ErrnoException, opts.namespaces);
+    }
+    this.pid = r.pid;
+    this.gateFd = r.gateFd;
+    let settle!: { ok: () => void; fail: (rec: number[]) => void };
+    const started = new Promise<void>((ok, fail) => (settle = { ok, fail }));
+    let status: number | undefined;
+    this.exited = new Promise<ExitStatus>((resolve) => {
+      watchChild(r.pid, r.reportFd, (e) => {
+        if (e.type === 'report') {
+          const [kind, , , st] = e.record;
+          if (kind === ReportKind.Error) settle.fail(e.record);
+          else if (kind === ReportKind.ExecOk) settle.ok();
+          else if (kind === ReportKind.Status) status = st;
+        } else if (e.type === 'eof') {
+          settle.ok();
+        } else if (status !== undefined) {
+          // the reaper's report of CMD's own status
+          if ((status & 0x7f) === 0) resolve({ code: (status >> 8) & 0xff, signal: null });
+          else resolve({ code: null, signal: signalName(status & 0x7f) });
+        } else {
+          resolve({ code: e.code ?? null, signal: e.signal ? signalName(e.signal) : null });
+        }
+      });
+    });
+    this.started = started.catch((rec: number[]) => {
+      throw stageError(rec, opts);
+    });
+    this.started.catch(() => {});
+  }
+
+  /** Opens the gate: the child runs its plan and execs CMD. */
+  release(): void {
+    if (this.gateFd < 0) return;
+    writeSync(this.gateFd, Buffer.from([1]));
+    closeSync(this.gateFd);
+    this.gateFd = -1;
+  }
+
+  /** Closes the gate without releasing: the child exits without running CMD. */
+  abort(): void {
+    if (this.gateFd < 0) return;
+    closeSync(this.gateFd);
+    this.gateFd = -1;
+  }
+}
+
+function cloneError(e: NodeJS.ErrnoException, ns: NamespaceSet): Error {
+  const code = e.code ?? 'UNKNOWN';
+  if (ns.user && (code === 'EPERM' || code === 'ENOSPC' || code === 'EACCES' || code === 'EUSERS')) {
+    return new RkError(explainUsernsFailure(code), 1, { cause: e });
+  }
+  if (!ns.user && code === 'EPERM') {
+    return new RkError('creating namespaces needs privileges: add --user (a user namespace) or run as root', 1, { cause: e });
+  }
+  return new RkError(`cannot start the command in new namespaces: ${e.message}`, 1, { cause: e });
+}
+
+function stageError(rec: number[], opts: StartOptions): RkError {
+  const [, stage, errno] = rec as [number, number, number];
+  const code = errnoName(errno);
+  const hint = code === 'EPERM' && opts.namespaces.user ? appArmorHint() : '';
+  switch (stage) {
+    case Stage.Exec:
+      if (code === 'ENOENT') return new RkError(`${opts.argv[0]}: command not found`, 127);
+      if (code === 'EACCES') return new RkError(`${opts.argv[0]}: permission denied`, 126);
+      return new RkError(`cannot execute ${opts.file}: ${code}`, 126);
+    case Stage.Fds:
+      return new RkError(`cannot set up the command's file descriptors: ${code}`);
+    case Stage.Setup:
+      return new RkError(`cannot set the parent-death signal: ${code}`);
+    case Stage.Reaper:
+      return new RkError(`cannot start the command under the PID-1 reaper: ${code}`);
+    default: {
+      const what = opts.describeStep ? opts.describeStep(stage) : `step ${stage} of the mount plan`;
+      return new RkError(`${what}: ${code}${hint}`);
+    }
+  }
+}

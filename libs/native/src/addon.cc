@@ -1,0 +1,39 @@
+// The rootlesskit native addon: the one place for system calls Node lacks.
+#include <napi.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+
+#include "exports.h"
+
+namespace rk {
+
+static void Constants(Napi::Env env, Napi::Object exports) {
+  Napi::Object c = Napi::Object::New(env);
+#define K(name) c.Set(#name, Napi::Number::New(env, (double)(name)))
+  K(CLONE_NEWUSER); K(CLONE_NEWNS); K(CLONE_NEWNET); K(CLONE_NEWPID);
+  K(CLONE_NEWUTS); K(CLONE_NEWIPC); K(CLONE_NEWCGROUP);
+  K(MS_RDONLY); K(MS_NOSUID); K(MS_NODEV); K(MS_NOEXEC); K(MS_REMOUNT);
+  K(MS_BIND); K(MS_MOVE); K(MS_REC); K(MS_PRIVATE); K(MS_SLAVE); K(MS_SHARED);
+  K(MS_UNBINDABLE); K(MNT_DETACH); K(SIGKILL);
+#undef K
+  exports.Set("constants", c);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("exec", Napi::Function::New(env, Exec, "exec"));
+  exports.Set("waitChild", Napi::Function::New(env, WaitChild, "waitChild"));
+  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+  exports.Set("runPlan", Napi::Function::New(env, RunPlanNow, "runPlan"));
+  exports.Set("watchChild", Napi::Function::New(env, WatchChild, "watchChild"));
+  exports.Set("runProgram", Napi::Function::New(env, RunProgram, "runProgram"));
+  Constants(env, exports);
+  return exports;
+}
+
+}  // namespace rk
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return rk::Init(env, exports); }
+
+NODE_API_MODULE(rk_native, InitAddon)

@@ -1,0 +1,38 @@
+// File-system calls Node lacks: flock(2), and running a mount plan in the
+// current process (rk-copyup, already inside its mount namespace).
+#include <errno.h>
+#include <sys/file.h>
+
+#include "errors.h"
+#include "exports.h"
+#include "plan.h"
+
+namespace rk {
+
+// flock(fd, exclusive, nonblocking) -> true, or false when another holder has it.
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int op = info[1].ToBoolean() ? LOCK_EX : LOCK_SH;
+  if (info[2].ToBoolean()) op |= LOCK_NB;
+  int r;
+  do r = flock(fd, op); while (r < 0 && errno == EINTR);
+  if (r == 0) return Napi::Boolean::New(env, true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  throw ErrnoError(env, errno, "flock");
+}
+
+Napi::Value RunPlanNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Plan plan = ParsePlan(info[0].As<Napi::Array>());
+  int failed = -1;
+  int err = RunPlan(plan, &failed);
+  if (err != 0) {
+    Napi::Error e = ErrnoError(env, err, DescribeStep(plan[failed]));
+    e.Set("step", Napi::Number::New(env, failed));
+    throw e;
+  }
+  return env.Undefined();
+}
+
+}  // namespace rk

@@ -1,0 +1,106 @@
+// Typed wrapper of the native addon: the only module that loads the .node file.
+import { createRequire } from 'node:module';
+
+/** One filesystem step of a mount plan, run natively (see src/plan.cc). */
+export type PlanStep =
+  | { op: 'mount'; source?: string; target: string; fstype?: string; flags?: number; data?: string; optional?: boolean }
+  | { op: 'umount'; target: string; flags?: number; optional?: boolean }
+  | { op: 'mkdir'; path: string; mode?: number; existOk?: boolean; optional?: boolean }
+  | { op: 'rmdir'; path: string; optional?: boolean }
+  | { op: 'symlink'; target: string; path: string; optional?: boolean }
+  | { op: 'ifup'; name: string; optional?: boolean };
+
+export interface NativeSpawnOptions {
+  /** Absolute path of the program (resolved before the call). */
+  file: string;
+  argv: string[];
+  /** "KEY=value" strings. */
+  env: string[];
+  /** CLONE_NEW* flags for clone(2). */
+  cloneFlags: number;
+  /** Hold the child before the plan and exec until a byte arrives on gateFd. */
+  gate: boolean;
+  /** Signal the child gets when this thread dies (0: none). */
+  pdeathsig: number;
+  /** Child fd i becomes fds[i]; -1 closes it. Default [0, 1, 2]. */
+  fds?: number[];
+  /** Steps run in the child after the gate, before exec. */
+  plan?: PlanStep[];
+  /** Stay as a PID-1 reaper that forks the command (with CLONE_NEWPID). */
+  reaper?: boolean;
+  /** Replace the value of the env entry LISTEN_PID= with the PID of CMD (socket activation). */
+  fillListenPid?: boolean;
+}
+
+export interface NativeSpawnResult {
+  pid: number;
+  /** Write end of the gate pipe, or -1. */
+  gateFd: number;
+  /** Read end of the report pipe: 16-byte records {kind, stage, errno, status}. */
+  reportFd: number;
+}
+
+export interface WaitResult {
+  code?: number;
+  signal?: number;
+  error?: NodeJS.ErrnoException;
+}
+
+export interface ProgramResult {
+  code?: number;
+  signal?: number;
+  /** stdout and stderr together (first 64 KiB). */
+  output: string;
+  /** Set when the program could not be started (e.code 'ENOENT', ...). */
+  error?: NodeJS.ErrnoException;
+}
+
+export type WatchEvent =
+  | { type: 'report'; record: [number, number, number, number] }
+  | { type: 'eof' }
+  | { type: 'exit'; code?: number; signal?: number; error?: NodeJS.ErrnoException };
+
+interface Addon {
+  watchChild(pid: number, reportFd: number, cb: (e: WatchEvent) => void): void;
+  runProgram(file: string, argv: string[], cb: (r: ProgramResult) => void): void;
+  spawn(o: NativeSpawnOptions): NativeSpawnResult;
+  /** execve; fds 0..2 and keepFds are passed on (close-on-exec and O_NONBLOCK cleared). */
+  exec(file: string, argv: string[], env: string[], keepFds?: number[]): never;
+  waitChild(pid: number, cb: (r: WaitResult) => void): void;
+  flock(fd: number, exclusive: boolean, nonblocking: boolean): boolean;
+  runPlan(plan: PlanStep[]): void;
+  constants: Record<string, number>;
+}
+
+const require = createRequire(import.meta.url);
+// Resolved through the package name so that bundled apps find it too.
+const addon: Addon = require('@rk/native/build/Release/rk_native.node');
+
+export const spawn = addon.spawn;
+export const exec = addon.exec;
+export const waitChild = addon.waitChild;
+/** Reads a spawned child's report pipe, then waits for it, on one dedicated thread. */
+export const watchChild = addon.watchChild;
+export const flock = addon.flock;
+export const runPlan = addon.runPlan;
+
+/**
+ * Runs a program (absolute path; argv[0] included) with stdin /dev/null and
+ * collects its output, without loading Node's child_process.
+ */
+export function runProgram(file: string, argv: string[]): Promise<ProgramResult> {
+  return new Promise((resolve) => addon.runProgram(file, argv, resolve));
+}
+export const constants = addon.constants as {
+  CLONE_NEWUSER: number; CLONE_NEWNS: number; CLONE_NEWNET: number; CLONE_NEWPID: number;
+  CLONE_NEWUTS: number; CLONE_NEWIPC: number; CLONE_NEWCGROUP: number;
+  MS_RDONLY: number; MS_NOSUID: number; MS_NODEV: number; MS_NOEXEC: number; MS_REMOUNT: number;
+  MS_BIND: number; MS_MOVE: number; MS_REC: number; MS_PRIVATE: number; MS_SLAVE: number;
+  MS_SHARED: number; MS_UNBINDABLE: number; MNT_DETACH: number; SIGKILL: number;
+};
+
+/** Report record kinds written by the child (see src/spawn.cc). */
+export const ReportKind = { Error: 1, ExecOk: 2, Status: 3 } as const;
+/** Negative stages of a report; a stage >= 0 is an index into the plan. */
+export const Stage = { Exec: -1, Gate: -2, Fds: -3, Setup: -4, Reaper: -5 } as const;
+export const REPORT_SIZE = 16;

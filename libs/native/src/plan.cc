@@ -1,0 +1,117 @@
+#include "plan.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace rk {
+
+static std::string Str(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+Plan ParsePlan(const Napi::Array& steps) {
+  Plan plan;
+  for (uint32_t i = 0; i < steps.Length(); i++) {
+    Napi::Object o = steps.Get(i).As<Napi::Object>();
+    std::string op = Str(o, "op");
+    Step s;
+    if (op == "mount") s.op = StepOp::kMount;
+    else if (op == "umount") s.op = StepOp::kUmount;
+    else if (op == "mkdir") s.op = StepOp::kMkdir;
+    else if (op == "rmdir") s.op = StepOp::kRmdir;
+    else if (op == "symlink") s.op = StepOp::kSymlink;
+    else if (op == "ifup") s.op = StepOp::kIfUp;
+    else throw Napi::TypeError::New(steps.Env(), "unknown plan op: " + op);
+    s.source = Str(o, "source");
+    s.target = Str(o, "target");
+    s.fstype = Str(o, "fstype");
+    s.data = Str(o, "data");
+    s.path = Str(o, "path");
+    s.name = Str(o, "name");
+    if (o.Get("flags").IsNumber()) s.flags = o.Get("flags").As<Napi::Number>().Int64Value();
+    if (o.Get("mode").IsNumber()) s.mode = o.Get("mode").As<Napi::Number>().Uint32Value();
+    s.optional = o.Get("optional").ToBoolean();
+    s.exist_ok = o.Get("existOk").ToBoolean();
+    plan.push_back(std::move(s));
+  }
+  return plan;
+}
+
+static const char* OrNull(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+
+// Sets IFF_UP on a network interface of the current network namespace.
+static int IfUp(const std::string& name) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  int r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+  if (r == 0) {
+    ifr.ifr_flags |= IFF_UP;
+    r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+  }
+  int err = errno;
+  close(fd);
+  errno = err;
+  return r;
+}
+
+static int RunStep(const Step& s) {
+  int r = 0;
+  switch (s.op) {
+    case StepOp::kMount:
+      r = mount(OrNull(s.source), s.target.c_str(), OrNull(s.fstype), s.flags, OrNull(s.data));
+      break;
+    case StepOp::kUmount:
+      r = umount2(s.target.c_str(), (int)s.flags);
+      break;
+    case StepOp::kMkdir:
+      r = mkdir(s.path.c_str(), s.mode);
+      if (r < 0 && errno == EEXIST && s.exist_ok) r = 0;
+      break;
+    case StepOp::kRmdir:
+      r = rmdir(s.path.c_str());
+      break;
+    case StepOp::kSymlink:
+      r = symlink(s.target.c_str(), s.path.c_str());
+      break;
+    case StepOp::kIfUp:
+      r = IfUp(s.name);
+      break;
+  }
+  return r < 0 ? errno : 0;
+}
+
+int RunPlan(const Plan& plan, int* failed) {
+  for (size_t i = 0; i < plan.size(); i++) {
+    int err = RunStep(plan[i]);
+    if (err != 0 && !plan[i].optional) {
+      *failed = (int)i;
+      return err;
+    }
+  }
+  return 0;
+}
+
+std::string DescribeStep(const Step& s) {
+  switch (s.op) {
+    case StepOp::kMount:
+      return "mount " + (s.fstype.empty() ? s.source : s.fstype) + " on " + s.target;
+    case StepOp::kUmount: return "umount " + s.target;
+    case StepOp::kMkdir: return "mkdir " + s.path;
+    case StepOp::kRmdir: return "rmdir " + s.path;
+    case StepOp::kSymlink: return "symlink " + s.path + " -> " + s.target;
+    case StepOp::kIfUp: return "bring up interface " + s.name;
+  }
+  return "?";
+}
+
+}  // namespace rk

@@ -1,0 +1,136 @@
+// Helpers for integration tests: run the real commands as the unprivileged
+// test user (RK_TEST_USER, default "rktest") when the tests run as root, or
+// as the current user otherwise.
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const binDir = join(repoRoot, 'node_modules/.bin');
+export const testUser = process.env.RK_TEST_USER ?? 'rktest';
+export const isRoot = process.getuid?.() === 0;
+
+function idOf(flag: '-u' | '-g'): number {
+  if (!isRoot) return flag === '-u' ? process.getuid!() : process.getgid!();
+  return Number(execFileSync('id', [flag, testUser]).toString().trim());
+}
+/** uid and gid of the user the commands run as. */
+export const testUid = idOf('-u');
+export const testGid = idOf('-g');
+export const testUserName = isRoot ? testUser : execFileSync('id', ['-un']).toString().trim();
+
+/** Environment for commands run as the test user. */
+export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = isRoot
+    ? {
+        PATH: `${binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        HOME: `/home/${testUser}`,
+        USER: testUser,
+        LOGNAME: testUser,
+        LANG: 'C.UTF-8',
+        TMPDIR: '/tmp',
+      }
+    : { ...process.env, PATH: `${binDir}:${process.env.PATH}` };
+  return { ...base, ...extra };
+}
+
+/** argv prefix that switches to the test user (empty when not root). */
+export function asUser(argv: string[], user = testUser): string[] {
+  if (!isRoot) return argv;
+  return ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--reset-env', '--', 'env', ...envArgs(user), ...argv];
+}
+
+function envArgs(user: string): string[] {
+  const env = userEnv();
+  if (user !== testUser) Object.assign(env, { HOME: `/home/${user}`, USER: user, LOGNAME: user });
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}
+
+/** A second user the CI set-up creates without subordinate IDs (for the error path). */
+export const noSubidUser = process.env.RK_TEST_USER_NOSUBID ?? 'rktest-nosubid';
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs argv as the test user and waits; commands from node_modules/.bin are on PATH. */
+export function run(argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number; cwd?: string; user?: string } = {}): RunResult {
+  const full = asUser(argv, opts.user);
+  const env = isRoot ? { ...process.env, ...(opts.env ?? {}) } : userEnv(opts.env);
+  const finalArgv = isRoot && opts.env
+    ? [...full.slice(0, full.indexOf('env') + 1), ...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`), ...full.slice(full.indexOf('env') + 1)]
+    : full;
+  const r = spawnSync(finalArgv[0]!, finalArgv.slice(1), {
+    input: opts.input ?? '',
+    env,
+    cwd: opts.cwd ?? '/',
+    timeout: opts.timeout ?? 60_000,
+    encoding: 'utf8',
+  });
+  return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** Starts argv as the test user in the background (own process group). */
+export function start(argv: string[], opts: SpawnOptions & { env?: NodeJS.ProcessEnv } = {}) {
+  const full = asUser(argv);
+  const extra = opts.env ?? {};
+  const finalArgv = isRoot
+    ? [...full.slice(0, full.indexOf('env') + 1), ...Object.entries(extra).map(([k, v]) => `${k}=${v}`), ...full.slice(full.indexOf('env') + 1)]
+    : full;
+  return spawn(finalArgv[0]!, finalArgv.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: '/',
+    ...opts,
+    env: isRoot ? process.env : userEnv(extra),
+  });
+}
+
+/** A fresh directory owned by the test user. */
+export function tempDir(prefix = 'rk-test-'): string {
+  const r = run(['mktemp', '-d', `/tmp/${prefix}XXXXXX`]);
+  if (r.code !== 0) throw new Error(`mktemp failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Polls until fn() is true (tests only; bounded). */
+export async function waitFor(fn: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The subordinate ranges the setup gave the test user, as /proc/self/uid_map would show them. */
+export function expectedMap(kind: 'uid' | 'gid'): string {
+  const id = kind === 'uid' ? testUid : testGid;
+  const r = spawnSync('cat', [`/etc/sub${kind}`], { encoding: 'utf8' });
+  const lines = [`0 ${id} 1`];
+  let next = 1;
+  const seen = new Set<string>();
+  for (const l of r.stdout.split('\n')) {
+    const [owner, start, count] = l.trim().split(':');
+    if (!owner || owner.startsWith('#') || start === undefined || count === undefined) continue;
+    if (owner !== testUserName && owner !== String(kind === 'uid' ? testUid : testGid)) continue;
+    if (seen.has(`${start}:${count}`)) continue;
+    seen.add(`${start}:${count}`);
+    lines.push(`${next} ${start} ${count}`);
+    next += Number(count);
+  }
+  return lines.join('\n');
+}
+
+/** Normalizes /proc/PID/uid_map text to "a b c" lines. */
+export function normMap(text: string): string {
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).join(' '))
+    .join('\n');
+}
+
+export { spawnSync };
