@@ -4,7 +4,9 @@
 // its ES module loader (module loading dominates Node's start-up cost here).
 // Lazily imported modules (the full yargs parser, the API server) stay lazy:
 // they are evaluated only when first imported. The native addon stays a
-// separate .node file.
+// separate .node file. yargs (~230 KB, ESM-only) is bundled on its own into
+// dist/yargs.cjs and required only when the full parser runs (--help, errors),
+// so its compile cost stays off the common path.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,7 +20,28 @@ if (!app) {
 }
 const outfile = join(root, 'apps', app, 'dist', `${app}.cjs`);
 rmSync(outfile, { force: true });
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+  define: { 'import.meta.url': '__rkImportMetaUrl' },
+  banner: { js: "const __rkImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
 await build({
+  ...common,
+  stdin: { contents: "module.exports = require('yargs').default;", resolveDir: root, loader: 'js' },
+  outfile: join(root, 'apps', app, 'dist', 'yargs.cjs'),
+});
+const yargsApart = {
+  name: 'yargs-apart',
+  setup(b) {
+    b.onResolve({ filter: /^yargs$/ }, () => ({ path: './yargs.cjs', external: true }));
+  },
+};
+await build({
+  plugins: [yargsApart],
   entryPoints: [join(root, 'apps', app, 'src', 'main.ts')],
   bundle: true,
   platform: 'node',

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { run, type RunResult } from './harness.js';
 
 // The mount namespace rk-copyup runs in (swap for rk-unshare once it is the reference).
-const NS = ['unshare', '--user', '--map-root-user', '--mount', '--'];
+const NS = ['rk-unshare', '--user', '--map-root', '--mount', '--'];
 
 function copyup(args: string[], script?: string): RunResult {
   return run([...NS, 'rk-copyup', ...args, ...(script === undefined ? [] : ['--', 'sh', '-c', script])]);
@@ -94,7 +94,7 @@ t.test('refusals: one line, exit 2, nothing mounted', async (t) => {
     [['--copy-up', 'etc'], /must be absolute \(e\.g\. --copy-up \/etc\)/],
     [['--propagation', 'rshared', '--copy-up', '/etc'], /^rk-copyup: error: --propagation=rshared cannot be used with --copy-up/],
     [['--copy-up-mode', 'overlayfs', '--copy-up', '/etc'], /unknown --copy-up-mode overlayfs \(supported: tmpfs\+symlink\)/],
-    [['--no-such-flag'], /^rk-copyup: error: Unknown argument/],
+    [['--no-such-flag'], /^rk-copyup: error: unknown flag: --no-such-flag/],
   ];
   for (const [args, re] of cases) {
     const r = copyup(args, 'echo ran');

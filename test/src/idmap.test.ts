@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expectedMap, normMap, noSubidUser, repoRoot, run, start, tempDir, testGid, testUid, testUserName, waitFor } from './harness.js';
 
-const rkIdmapJs = join(repoRoot, 'apps/rk-idmap/bin/rk-idmap.js');
+const rkIdmapJs = join(repoRoot, 'apps/rk-idmap/bin/rk-idmap.cjs');
 
 /** A process of the test user waiting in a new user namespace whose maps are still empty. */
 async function nsSleeper(t: Test): Promise<number> {

@@ -5,7 +5,7 @@ import { Logger, runMain } from '@rk/cli';
 import { baseParser } from '@rk/cli/options';
 import { computeIdMaps, writeIdMaps, writeRootOnlyMaps } from '@rk/idmap';
 import { parseIdmapArgs } from './args.js';
-import { readChildPid } from './child-pid.js';
+import { readChildPid } from '@rk/state';
 import { printMaps, printRootOnly, rootOnlyMaps } from './print.js';
 
 const log = new Logger('rk-idmap');

@@ -63,13 +63,7 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
     child.release();
     await child.started;
   } catch (e) {
-    child.abort();
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-    await child.exited;
+    await child.kill();
     cleanup();
     throw e;
   }

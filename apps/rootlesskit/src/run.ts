@@ -117,13 +117,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
     await child.started;
     childLog.debug(`executed ${cmd.join(' ')}`);
   } catch (e) {
-    child.abort();
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await child.exited;
+    await child.kill();
     cleanup();
     if (e instanceof RkError) throw e;
     throw new RkError(e instanceof Error ? e.message : String(e));

@@ -17,6 +17,7 @@ export function baseParser(prog: string, args: string[], opts: { haltAtCommand?:
       'halt-at-non-option': opts.haltAtCommand ?? false,
       'populate--': true,
       'strip-aliased': true,
+      'boolean-negation': false,
     })
     .strict()
     .version(VERSION)

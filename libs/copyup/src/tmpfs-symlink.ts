@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { RkError } from '@rk/cli';
 import { constants } from '@rk/native';
 import type { PlanBuilder } from './builder.js';
-import { randomSuffix } from './random.js';
+import { randomSuffix } from '@rk/cli';
 import type { CopyUpDir } from './validate.js';
 
 export const STAGING_PREFIX = 'rootlesskit-b';

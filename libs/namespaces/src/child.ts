@@ -97,6 +97,17 @@ export class Child {
     this.gateFd = -1;
   }
 
+  /** Ends the child whatever its state (gate closed, SIGKILL) and waits for it. */
+  async kill(): Promise<void> {
+    this.abort();
+    try {
+      process.kill(this.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await this.exited;
+  }
+
   /** Closes the gate without releasing: the child exits without running CMD. */
   abort(): void {
     if (this.gateFd < 0) return;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomSuffix } from '@rk/cli';
 import { constants, type PlanStep } from '@rk/native';
 
 /**
@@ -10,7 +10,7 @@ import { constants, type PlanStep } from '@rk/native';
  */
 export function sysfsPlan(tmpRoot = '/tmp'): { steps: PlanStep[]; cleanup: string[]; describe: string[] } {
   const keepCgroup = existsSync('/sys/fs/cgroup');
-  const aside = `${tmpRoot}/rootlesskit-s${randomBytes(5).toString('hex')}`;
+  const aside = `${tmpRoot}/rootlesskit-s${randomSuffix()}`;
   const steps: PlanStep[] = [];
   const describe: string[] = [];
   const add = (s: PlanStep, d: string) => {

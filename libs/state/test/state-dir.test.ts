@@ -1,0 +1,203 @@
+// The state dir a user points --state-dir at: created with its lock, refused
+// while another process holds it, wiped of a killed run's files, child_pid
+// as upstream writes it, and removed at exit.
+import t, { type Test } from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CHILD_PID_FILE, LOCK_FILE, StateDir, readChildPid } from '../src/index.js';
+
+const dist = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
+const isRoot = process.geteuid!() === 0;
+
+function scratch(t: Test): string {
+  const d = mkdtempSync(join(tmpdir(), 'rk-state-unit-'));
+  t.teardown(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+/** Sets (or unsets) environment variables for the rest of the test. */
+function withEnv(t: Test, vars: Record<string, string | undefined>): void {
+  const old = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const set = (v: Record<string, string | undefined>) => {
+    for (const [k, val] of Object.entries(v)) {
+      if (val === undefined) delete process.env[k];
+      else process.env[k] = val;
+    }
+  };
+  set(vars);
+  t.teardown(() => set(old));
+}
+
+/** Another process trying StateDir.open(dir): its error message, or "ok". */
+function openElsewhere(dir: string): string {
+  const code = `import { StateDir } from ${JSON.stringify(dist)};
+try { StateDir.open(${JSON.stringify(dir)}, { owner: 'rk-other' }); process.stdout.write('ok'); }
+catch (e) { process.stdout.write(e.name + ': ' + e.message); }`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 10000 });
+  return r.stdout + r.stderr;
+}
+
+t.test('open: makes the dir (and its parents) with a lock file', async (t) => {
+  const dir = join(scratch(t), 'a', 'b', 'state');
+  const st = StateDir.open(dir);
+  t.teardown(() => st.remove());
+  t.equal(st.path, dir);
+  t.equal(st.isTemp, false);
+  t.same(readdirSync(dir), [LOCK_FILE]);
+  t.equal(statSync(join(dir, LOCK_FILE)).mode & 0o777, 0o600, 'the lock is private');
+  t.equal(st.file('api.sock'), join(dir, 'api.sock'));
+});
+
+t.test('open: a relative dir is made absolute', async (t) => {
+  const base = scratch(t);
+  const rel = relative(process.cwd(), join(base, 'rel'));
+  const st = StateDir.open(rel);
+  t.teardown(() => st.remove());
+  t.equal(st.path, join(base, 'rel'));
+  t.ok(existsSync(join(base, 'rel', LOCK_FILE)));
+});
+
+t.test('open: a dir held by another process is "in use", with the fix', async (t) => {
+  const dir = join(scratch(t), 'held');
+  const st = StateDir.open(dir, { owner: 'rk-unshare' });
+  t.equal(openElsewhere(dir), `RkError: state dir ${dir} is in use by another rk-other (${dir}/lock is locked): stop it or choose another --state-dir`);
+  st.remove();
+  t.equal(openElsewhere(dir), 'ok', 'remove() drops the lock');
+});
+
+t.test('open: refused here while another process holds it; free once that process is gone', async (t) => {
+  const dir = join(scratch(t), 'held');
+  const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { StateDir } from ${JSON.stringify(dist)};
+StateDir.open(${JSON.stringify(dir)});
+process.stdout.write('held\\n');
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    holder.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.on('data', (b: Buffer) => b.toString().includes('held') && resolve());
+    holder.once('exit', () => reject(new Error('holder exited early')));
+  });
+  t.throws(() => StateDir.open(dir, { owner: 'rootlesskit' }), {
+    name: 'RkError',
+    message: `state dir ${dir} is in use by another rootlesskit (${dir}/lock is locked): stop it or choose another --state-dir`,
+  });
+  t.throws(() => StateDir.open(dir), { message: /in use by another rootlesskit/, exitCode: 1 }, 'owner defaults to rootlesskit');
+  t.ok(existsSync(dir), 'a refused open leaves the dir alone');
+  const exited = new Promise((r) => holder.once('exit', r));
+  holder.stdin.end();
+  await exited;
+  const st = StateDir.open(dir);
+  t.teardown(() => st.remove());
+  t.pass('opened once the holder exited (its lock died with it)');
+});
+
+t.test('open: files a killed run left are wiped; the lock file stays', async (t) => {
+  const dir = join(scratch(t), 'stale');
+  mkdirSync(join(dir, 'netns', 'deep'), { recursive: true });
+  writeFileSync(join(dir, LOCK_FILE), '');
+  writeFileSync(join(dir, CHILD_PID_FILE), '99999', { mode: 0o444 });
+  writeFileSync(join(dir, 'api.sock'), '');
+  writeFileSync(join(dir, '.child_pid.tmp'), '1');
+  writeFileSync(join(dir, 'netns', 'deep', 'x'), '');
+  const st = StateDir.open(dir);
+  t.teardown(() => st.remove());
+  t.same(readdirSync(dir), [LOCK_FILE]);
+});
+
+t.test('writeChildPid: decimal, no newline, read-only, replaced atomically', async (t) => {
+  const st = StateDir.open(join(scratch(t), 's'));
+  t.teardown(() => st.remove());
+  st.writeChildPid(12345);
+  const file = join(st.path, CHILD_PID_FILE);
+  t.equal(readFileSync(file, 'utf8'), '12345');
+  t.equal(statSync(file).mode & 0o777, 0o444);
+  t.equal(readChildPid(st.path), 12345);
+  st.writeChildPid(678);
+  t.equal(readFileSync(file, 'utf8'), '678', 'a second write replaces it, read-only or not');
+  t.same(readdirSync(st.path).sort(), [CHILD_PID_FILE, LOCK_FILE], 'no temporary file left behind');
+});
+
+t.test('remove: the dir and everything in it are gone; twice is fine', async (t) => {
+  const st = StateDir.open(join(scratch(t), 's'));
+  st.writeChildPid(1);
+  mkdirSync(st.file('netns'));
+  st.remove();
+  t.notOk(existsSync(st.path));
+  st.remove();
+  t.pass('a second remove() does not throw');
+});
+
+t.test('a path that cannot be made is "not writable", at once', async (t) => {
+  const start = Date.now();
+  t.throws(() => StateDir.open('/proc/rk-x'), {
+    name: 'RkError',
+    exitCode: 1,
+    message: /^state dir \/proc\/rk-x is not writable \(E[A-Z]+\): choose another --state-dir, e\.g\. under \$XDG_RUNTIME_DIR$/,
+  });
+  t.throws(() => StateDir.open('/proc/rk-x/deeper'), { message: /is not writable/ });
+  const file = join(scratch(t), 'file');
+  writeFileSync(file, '');
+  t.throws(() => StateDir.open(join(file, 'sub')), { message: `state dir ${join(file, 'sub')} is not writable (ENOTDIR): choose another --state-dir, e.g. under $XDG_RUNTIME_DIR` });
+  t.ok(Date.now() - start < 2000, `no hang (${Date.now() - start} ms)`);
+});
+
+t.test('a read-only dir is "not writable" for an ordinary user', { skip: isRoot ? 'root can write any dir' : false }, async (t) => {
+  const ro = join(scratch(t), 'ro');
+  mkdirSync(ro);
+  chmodSync(ro, 0o555);
+  t.throws(() => StateDir.open(ro), { message: `state dir ${ro} is not writable (EACCES): choose another --state-dir, e.g. under $XDG_RUNTIME_DIR` });
+});
+
+t.test('no dir: a fresh one under $XDG_RUNTIME_DIR when it is writable', async (t) => {
+  const xdg = scratch(t);
+  const tmp = scratch(t);
+  withEnv(t, { XDG_RUNTIME_DIR: xdg, TMPDIR: tmp });
+  const a = StateDir.open(undefined);
+  const b = StateDir.open('');
+  t.teardown(() => {
+    a.remove();
+    b.remove();
+  });
+  t.equal(dirname(a.path), xdg);
+  t.match(basename(a.path), /^rootlesskit.{6}$/);
+  t.equal(a.isTemp, true);
+  t.equal(dirname(b.path), xdg, 'an empty --state-dir is no dir');
+  t.not(a.path, b.path, 'each run its own');
+  t.same(readdirSync(a.path), [LOCK_FILE]);
+  a.remove();
+  t.notOk(existsSync(a.path));
+});
+
+t.test('no dir: $TMPDIR when $XDG_RUNTIME_DIR is unset or unusable', async (t) => {
+  const tmp = scratch(t);
+  withEnv(t, { XDG_RUNTIME_DIR: undefined, TMPDIR: tmp });
+  const a = StateDir.open(undefined);
+  t.teardown(() => a.remove());
+  t.equal(dirname(a.path), tmp);
+  process.env.XDG_RUNTIME_DIR = join(tmp, 'missing');
+  const b = StateDir.open(undefined);
+  t.teardown(() => b.remove());
+  t.equal(dirname(b.path), tmp, 'a missing XDG_RUNTIME_DIR is skipped');
+});
+
+t.test('readChildPid: the PID, or an error that says what is wrong', async (t) => {
+  const dir = scratch(t);
+  const file = join(dir, CHILD_PID_FILE);
+  t.throws(() => readChildPid(dir), {
+    name: 'RkError',
+    message: `cannot read ${file} (ENOENT): is a command running with --state-dir ${dir}?`,
+  });
+  writeFileSync(file, '4321\n');
+  t.equal(readChildPid(dir), 4321, 'a trailing newline (another writer) is fine');
+  for (const bad of ['', 'abc', '0', '-5', '12.5', '12 13']) {
+    writeFileSync(file, bad);
+    t.throws(() => readChildPid(dir), { name: 'RkError', message: `${file} does not hold a PID (found ${JSON.stringify(bad)})` }, JSON.stringify(bad));
+  }
+  writeFileSync(file, 'x'.repeat(100));
+  t.throws(() => readChildPid(dir), { message: `${file} does not hold a PID (found "${'x'.repeat(20)}")` }, 'long junk is cut short');
+});
