@@ -6,8 +6,10 @@
 // they are evaluated only when first imported. The native addon stays a
 // separate .node file. yargs (~230 KB, ESM-only) is bundled on its own into
 // dist/yargs.cjs and required only when the full parser runs (--help, errors),
-// so its compile cost stays off the common path.
+// so its compile cost stays off the common path. Last, a V8 code cache of the
+// bundle is written beside it.
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,3 +54,15 @@ await build({
   define: { 'import.meta.url': '__rkImportMetaUrl' },
   banner: { js: "const __rkImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+// The V8 code cache of the bundle (see libs/cli/loader.cjs), from a run that
+// parses flags and exits.
+const flag = app === 'rootlesskit' ? '--print-semver' : '--version';
+const r = spawnSync(process.execPath, [join(root, 'apps', app, 'bin', `${app}.cjs`), flag], {
+  env: { ...process.env, RK_WRITE_CODE_CACHE: '1' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+if (r.status !== 0) {
+  console.error(`bundle: writing the code cache of ${app} failed (status ${r.status})`);
+  process.exit(1);
+}

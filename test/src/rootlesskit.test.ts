@@ -133,6 +133,13 @@ t.test('refusals as upstream, one line each', async (t) => {
   const evac = run(['rootlesskit', '--pidns', '--cgroupns', '--evacuate-cgroup2=rk', 'true']);
   t.equal(evac.code, 1);
   t.match(evac.stderr, /cgroup/, 'no delegated cgroup v2 here: a clear error');
+  const stateDirs = () => readdirSync('/tmp').filter((n) => n.startsWith('rootlesskit')).length;
+  const before = stateDirs();
+  for (const bad of [['--copy-up=/nonexistent-rk'], ['--net=none', '--cidr=10.0.3.0/24']]) {
+    const r = run(['rootlesskit', ...bad, 'true']);
+    t.equal(r.code, 1, bad.join(' '));
+  }
+  t.equal(stateDirs(), before, 'no state dir or staging dir left behind by failed starts');
   const ro = run(['rootlesskit', '--state-dir=/proc/rk-not-writable', 'true']);
   t.equal(ro.code, 1);
   t.match(ro.stderr, /not writable/);

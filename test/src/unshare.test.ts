@@ -68,7 +68,7 @@ t.test('other namespaces: uts, ipc, net, cgroup', async (t) => {
 
 t.test('signals are forwarded to CMD', async (t) => {
   const dir = tempDir();
-  const p = start(['rk-unshare', '--map-root', '--state-dir', `${dir}/s`, '--', 'sh', '-c', 'trap "exit 7" TERM; sleep 100 & wait']);
+  const p = start(['rk-unshare', '--map-root', '--state-dir', `${dir}/s`, '--', 'sh', '-c', "trap 'kill $!; exit 7' TERM; sleep 100 & wait"]);
   await waitFor(() => existsSync(`${dir}/s/child_pid`));
   await new Promise((r) => setTimeout(r, 200));
   const code = await new Promise<number | null>((resolve) => {

@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-require("../dist/rk-unshare.cjs");
+// Loads dist/rk-unshare.cjs (the bundle) with its V8 code cache: see libs/cli/loader.cjs.
+require('@rk/cli/loader')(require('node:path').join(__dirname, '..', 'dist', 'rk-unshare.cjs'));

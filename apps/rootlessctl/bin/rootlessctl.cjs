@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-require("../dist/rootlessctl.cjs");
+// Loads dist/rootlessctl.cjs (the bundle) with its V8 code cache: see libs/cli/loader.cjs.
+require('@rk/cli/loader')(require('node:path').join(__dirname, '..', 'dist', 'rootlessctl.cjs'));

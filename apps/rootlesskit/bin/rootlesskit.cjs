@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-require("../dist/rootlesskit.cjs");
+// Loads dist/rootlesskit.cjs (the bundle) with its V8 code cache: see libs/cli/loader.cjs.
+require('@rk/cli/loader')(require('node:path').join(__dirname, '..', 'dist', 'rootlesskit.cjs'));

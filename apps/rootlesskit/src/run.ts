@@ -28,6 +28,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
   }
   const maps = await mapsP;
   for (const w of maps.warnings) log.warn(w);
+  log.debug('ID maps computed, copy-up planned');
   const state = StateDir.open(a['state-dir']);
   log.debug(`state dir ${state.path}`);
 
@@ -87,6 +88,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
   }
   log.debug(`child ${child.pid} cloned, held at the gate`);
   const stopForwarding = forwardSignals(child.pid, (sig) => log.debug(`forwarding ${sig} to ${child.pid}`));
+  log.debug('forwarding signals');
   let api: { close(): Promise<void> } | undefined;
   const cleanup = () => {
     stopForwarding();
@@ -95,9 +97,10 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
     state.remove();
   };
   try {
-    // The API module loads while newuidmap/newgidmap run.
-    const apiP = import('@rk/api');
-    await writeIdMaps(child.pid, maps);
+    // The API module loads while newuidmap/newgidmap run (started first).
+    const mapped = writeIdMaps(child.pid, maps);
+    const apiP = new Promise((resolve) => setImmediate(resolve)).then(() => import('@rk/api'));
+    await mapped;
     log.debug('uid_map and gid_map written');
     // As upstream: child_pid and api.sock exist before CMD runs.
     state.writeChildPid(child.pid);

@@ -16,6 +16,11 @@ export function validate(a: Args, warn: (msg: string) => void): void {
     if (a['detach-netns']) throw new RkError('--detach-netns requires a non-host network (e.g. --net=slirp4netns)');
     if (a['port-driver'] !== 'none') throw new RkError(`port driver requires non-host network (--port-driver=${a['port-driver']} with --net=host)`);
   }
+  if (a.net === 'none') {
+    if (a.cidr !== undefined) throw new RkError('custom cidr is supported only for --net=slirp4netns, pasta and vpnkit (drop --cidr for --net=none)');
+    if (a.ifname !== undefined) throw new RkError('ifname cannot be specified for --net=none: it has only the loopback interface');
+    if (a['detach-netns']) throw new RkError('--detach-netns is not available in this build yet: drop it');
+  }
   if (a.mtu < 0 || a.mtu > 65521 || !Number.isInteger(a.mtu)) throw new RkError(`--mtu must be an integer between 0 and 65521 (got ${a.mtu})`);
   if (a.publish.length > 0 && a['port-driver'] === 'none') {
     throw new RkError('port driver "none" does not support publishing ports: add --port-driver=builtin (with a non-host --net)');

@@ -18,8 +18,9 @@ export class Logger {
       // stderr closed: nothing to tell
     }
   }
+  /** Debug lines end with the time since the process started, e.g. "(at 41.2 ms)". */
   debug(msg: string): void {
-    if (this.debugEnabled) this.line('debug: ', msg);
+    if (this.debugEnabled) this.line('debug: ', `${msg} (at ${performance.now().toFixed(1)} ms)`);
   }
   info(msg: string): void {
     this.line('', msg);

@@ -43,7 +43,9 @@ log.debug('one');
 log.withPrefix('[rootlesskit:child]').debug('two');
 log.debugEnabled = false;
 log.debug('three');`);
-  t.equal(on.stderr, 'rk-x: debug: one\n[rootlesskit:child] debug: two\n');
+  t.match(on.stderr, /^rk-x: debug: one \(at \d+\.\d ms\)\n\[rootlesskit:child\] debug: two \(at \d+\.\d ms\)\n$/, 'each with the time since start');
+  const [a, b] = [...on.stderr.matchAll(/at (\d+\.\d) ms/g)].map((m) => Number(m[1]));
+  t.ok(a! > 0 && b! >= a!, `times grow (${a}, ${b})`);
 });
 
 t.test('a closed stderr is not an error', async (t) => {

@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants } from '@rk/native';
-import { cgroup2Mount, cloneFlags, envList, errnoName, evacuateCgroup2, namespaceNames, ownCgroup2Path, resolveCommand, signalName } from '../src/index.js';
+import { appArmorHint, cgroup2Mount, cloneFlags, explainUsernsFailure, envList, errnoName, evacuateCgroup2, namespaceNames, ownCgroup2Path, resolveCommand, signalName } from '../src/index.js';
 
 function binDir(t: Test, scripts: Record<string, number>): string {
   const d = mkdtempSync(join(tmpdir(), 'rk-ns-cmd-'));
@@ -145,4 +145,34 @@ t.test('evacuateCgroup2: names that are not one cgroup are refused up front', as
       JSON.stringify(name),
     );
   }
+});
+
+function sysctl(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+t.test('explainUsernsFailure: one line naming the sysctl to change, for this machine', async (t) => {
+  const clone = sysctl('/proc/sys/kernel/unprivileged_userns_clone');
+  const max = sysctl('/proc/sys/user/max_user_namespaces');
+  const apparmor = sysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns');
+  for (const code of ['EPERM', 'ENOSPC', 'EACCES', 'EUSERS']) {
+    const msg = explainUsernsFailure(code);
+    t.notMatch(msg, /\n/, `${code}: one line`);
+    t.match(msg, /(kernel|user)\.[a-z_]+/, `${code}: names a sysctl`);
+  }
+  if (clone === '0') t.match(explainUsernsFailure('EPERM'), /^unprivileged user namespaces are disabled: sudo sysctl -w kernel.unprivileged_userns_clone=1$/);
+  else if (max === '0') t.match(explainUsernsFailure('EPERM'), /user.max_user_namespaces=0/);
+  else {
+    t.equal(
+      explainUsernsFailure('ENOSPC'),
+      `too many user namespaces (user.max_user_namespaces=${max ?? '?'} reached): raise it, e.g. sudo sysctl -w user.max_user_namespaces=28633`,
+    );
+    if (apparmor === '1') t.match(explainUsernsFailure('EPERM'), /^AppArmor restricts unprivileged user namespaces/);
+    else t.equal(explainUsernsFailure('EPERM'), 'cannot create a user namespace (EPERM): check kernel.unprivileged_userns_clone, user.max_user_namespaces and kernel.apparmor_restrict_unprivileged_userns');
+  }
+  t.equal(appArmorHint() === '', apparmor !== '1', 'the AppArmor hint only where AppArmor restricts');
 });

@@ -3,6 +3,7 @@
 // `echo > STATE/gate`) releases it.
 import { closeSync, constants as fsc, openSync, writeSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { RkError } from '@rk/cli';
 
@@ -15,11 +16,12 @@ export function createGate(stateDir: string): { opened: Promise<void>; close(): 
   // O_RDWR: the FIFO never reports EOF while we wait for the first writer.
   const fd = openSync(path, fsc.O_RDWR | fsc.O_NONBLOCK);
   // node:net is loaded only here, off the start-up path of the other commands.
-  const sockP = import('node:net').then(({ Socket }) => new Socket({ fd, readable: true, writable: false }));
-  const opened = sockP.then((sock) => new Promise<void>((resolve) => sock.once('data', () => resolve())));
+  const { Socket } = createRequire(import.meta.url)('node:net') as typeof import('node:net');
+  const sock = new Socket({ fd, readable: true, writable: false });
+  const opened = new Promise<void>((resolve) => sock.once('data', () => resolve()));
   return {
     opened,
-    close: () => void sockP.then((sock) => sock.destroy()),
+    close: () => sock.destroy(),
   };
 }
 

@@ -190,14 +190,22 @@ t.test('readChildPid: the PID, or an error that says what is wrong', async (t) =
   const file = join(dir, CHILD_PID_FILE);
   t.throws(() => readChildPid(dir), {
     name: 'RkError',
-    message: `cannot read ${file} (ENOENT): is a command running with --state-dir ${dir}?`,
+    exitCode: 1,
+    message: `cannot read ${file} (ENOENT): is a command running with --state-dir ${dir} (e.g. rk-unshare --gate --state-dir ${dir})?`,
   });
+  writeFileSync(file, '4321');
+  t.equal(readChildPid(dir), 4321);
   writeFileSync(file, '4321\n');
   t.equal(readChildPid(dir), 4321, 'a trailing newline (another writer) is fine');
-  for (const bad of ['', 'abc', '0', '-5', '12.5', '12 13']) {
+  for (const bad of ['', 'abc', '0', '-5', '12.5', '12 13', '0x10', '1e3', ' 7']) {
     writeFileSync(file, bad);
-    t.throws(() => readChildPid(dir), { name: 'RkError', message: `${file} does not hold a PID (found ${JSON.stringify(bad)})` }, JSON.stringify(bad));
+    t.throws(() => readChildPid(dir), { name: 'RkError', message: `${file} does not hold a PID (found ${JSON.stringify(bad)}): is ${dir} a state dir?` }, JSON.stringify(bad));
   }
   writeFileSync(file, 'x'.repeat(100));
-  t.throws(() => readChildPid(dir), { message: `${file} does not hold a PID (found "${'x'.repeat(20)}")` }, 'long junk is cut short');
+  t.throws(() => readChildPid(dir), { message: `${file} does not hold a PID (found "${'x'.repeat(20)}"): is ${dir} a state dir?` }, 'long junk is cut short');
+  t.throws(() => readChildPid(join(dir, 'none')), { message: /\(ENOENT\)/ });
+  const st = StateDir.open(join(dir, 'live'));
+  t.teardown(() => st.remove());
+  st.writeChildPid(process.pid);
+  t.equal(readChildPid(st.path), process.pid, 'what writeChildPid wrote');
 });
