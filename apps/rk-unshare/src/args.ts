@@ -19,7 +19,7 @@ usage error. If rk-unshare is killed (even by SIGKILL), CMD is killed too.`,
     )
     .option('user', { alias: 'U', type: 'boolean', default: false, describe: 'new user namespace' })
     .option('mount', { alias: 'm', type: 'boolean', default: false, describe: 'new mount namespace (propagation set to --propagation)' })
-    .option('net', { alias: 'n', type: 'boolean', default: false, describe: 'new network namespace (only loopback; see rk-net)' })
+    .option('net', { alias: 'n', type: 'boolean', default: false, describe: 'new network namespace (only loopback, brought up)' })
     .option('pid', { alias: 'p', type: 'boolean', default: false, describe: 'new PID namespace with a fresh /proc (implies --mount): CMD is PID 1' })
     .option('uts', { alias: 'u', type: 'boolean', default: false, describe: 'new UTS namespace (hostname)' })
     .option('ipc', { alias: 'i', type: 'boolean', default: false, describe: 'new IPC namespace' })

@@ -1,8 +1,9 @@
-import { RkError, type Logger } from '@rk/cli';
+import type { Logger } from '@rk/cli';
 import { computeIdMaps, writeIdMaps, writeRootOnlyMaps } from '@rk/idmap';
 import { Child, envList, forwardSignals, procPlan, resolveCommand, type NamespaceSet } from '@rk/namespaces';
 import { StateDir, createGate } from '@rk/state';
 import { propagationSteps, type Propagation } from '@rk/copyup';
+import type { PlanStep } from '@rk/native';
 import type { UnshareArgs } from './args.js';
 
 export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger): Promise<number> {
@@ -23,7 +24,11 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
   const state = args['state-dir'] !== undefined ? StateDir.open(args['state-dir'], { owner: 'rk-unshare' }) : undefined;
   const env = { ...process.env };
   if (state) env.ROOTLESSKIT_STATE_DIR = state.path;
-  const plan = [...(ns.mount ? propagationSteps(args.propagation as Propagation) : []), ...(ns.pid ? procPlan() : [])];
+  const plan: PlanStep[] = [
+    ...(ns.mount ? propagationSteps(args.propagation as Propagation) : []),
+    ...(ns.pid ? procPlan() : []),
+    ...(ns.net ? [{ op: 'ifup', name: 'lo' } as const] : []),
+  ];
   let child: Child;
   try {
     child = new Child({
@@ -76,14 +81,14 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
   return st.code ?? 255;
 }
 
-function describe(step: { op: string; target?: string; path?: string; fstype?: string; source?: string } | undefined): string {
+function describe(step: PlanStep | undefined): string {
   if (!step) return 'set-up';
+  if (step.op === 'ifup') return 'bring up the loopback interface';
   if (step.op === 'mount') {
     if (step.fstype === 'proc') return 'mount a fresh /proc';
     if (step.target === '/' && !step.fstype) return 'set mount propagation of /';
     return `mount ${step.fstype ?? step.source} on ${step.target}`;
   }
-  return `${step.op} ${step.path ?? step.target}`;
+  return `${step.op} ${'path' in step ? step.path : step.target}`;
 }
 
-export { RkError };

@@ -136,6 +136,8 @@ function stageError(rec: number[], opts: StartOptions): RkError {
       if (code === 'ENOENT') return new RkError(`${opts.argv[0]}: command not found`, 127);
       if (code === 'EACCES') return new RkError(`${opts.argv[0]}: permission denied`, 126);
       return new RkError(`cannot execute ${opts.file}: ${code}`, 126);
+    case Stage.Gate:
+      return new RkError(`${opts.argv[0]} was not started: the gate was closed before it was released`);
     case Stage.Fds:
       return new RkError(`cannot set up the command's file descriptors: ${code}`);
     case Stage.Setup:

@@ -26,7 +26,9 @@ function trapper(t: Test, dir: string): Child {
 echo > "$0/ready"
 while :; do sleep 1 & wait $!; done`;
   const c = new Child({ file: '/bin/sh', argv: ['sh', '-c', script, dir], env: ['PATH=/usr/bin:/bin'], namespaces: {} });
-  t.teardown(() => c.kill());
+  let ended = false;
+  void c.exited.then(() => (ended = true));
+  t.teardown(() => (ended ? undefined : c.kill()));
   return c;
 }
 

@@ -7,8 +7,10 @@
 namespace rk {
 
 const char* ErrnoName(int err) {
-  // libuv knows the names Node uses; it takes negative errno values.
-  const char* name = uv_err_name(-err);
+  // glibc's own name ("ECHILD"), which covers errno values libuv has no name for.
+  const char* name = strerrorname_np(err);
+  if (name) return name;
+  name = uv_err_name(-err);
   return name ? name : "UNKNOWN";
 }
 

@@ -161,7 +161,35 @@ static int LayoutFds(const SpawnSpec& s, int* report) {
   }
 }
 
+// Closes every fd >= 3 but the gate, the report pipe and the fds to pass on:
+// the parent's other fds are close-on-exec, but this child may wait long
+// before exec (or never exec, as a reaper), and must not hold, e.g., the gate
+// of another held child. No allocation: a fixed array, insertion-sorted.
+static void CloseOtherFds(const SpawnSpec& s, int gate, int report) {
+  int keep[260];
+  int n = 0;
+  keep[n++] = gate;
+  keep[n++] = report;
+  for (size_t i = 0; i < s.fds.size() && n < 260; i++) keep[n++] = s.fds[i];
+  for (int i = 1; i < n; i++) {
+    int v = keep[i], j = i - 1;
+    while (j >= 0 && keep[j] > v) {
+      keep[j + 1] = keep[j];
+      j--;
+    }
+    keep[j + 1] = v;
+  }
+  unsigned from = 3;
+  for (int i = 0; i < n; i++) {
+    if (keep[i] < (int)from) continue;
+    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+    from = (unsigned)keep[i] + 1;
+  }
+  syscall(SYS_close_range, from, ~0U, 0);
+}
+
 [[noreturn]] static void ChildMain(SpawnSpec& s, int gate, int report) {
+  CloseOtherFds(s, gate, report);
   ResetSignals();
   if (s.pdeathsig > 0) {
     if (prctl(PR_SET_PDEATHSIG, s.pdeathsig) < 0) {
@@ -176,7 +204,11 @@ static int LayoutFds(const SpawnSpec& s, int* report) {
     char c;
     ssize_t n;
     do n = read(gate, &c, 1); while (n < 0 && errno == EINTR);
-    if (n != 1) _exit(1);  // the parent aborted or died
+    if (n != 1) {
+      // The parent closed the gate (abort) or died: CMD never runs.
+      Report(report, kError, kStageGate, n == 0 ? ECANCELED : errno, 0);
+      _exit(1);
+    }
     close(gate);
   }
   int failed = -1;

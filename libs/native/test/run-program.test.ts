@@ -52,12 +52,15 @@ t.test('a bare name is looked up on PATH; the environment is ours', async (t) =>
   t.same(await runProgram('echo', ['echo', 'hi']), { output: 'hi\n', code: 0 });
 });
 
-t.test('a not-executable program: EACCES', async (t) => {
+t.test('a program that cannot run: EACCES, ENOEXEC', async (t) => {
   const d = mkdtempSync(join(tmpdir(), 'rk-native-run-'));
   t.teardown(() => rmSync(d, { recursive: true, force: true }));
   writeFileSync(join(d, 'tool'), '#!/bin/sh\n');
   chmodSync(join(d, 'tool'), 0o644);
   t.match((await runProgram(join(d, 'tool'), ['tool'])).error, { code: 'EACCES' });
+  writeFileSync(join(d, 'junk'), Buffer.from([0, 1, 2, 3, 0xff]));
+  chmodSync(join(d, 'junk'), 0o755);
+  t.match((await runProgram(join(d, 'junk'), ['junk'])).error, { code: 'ENOEXEC', errno: -8, message: `posix_spawn ${join(d, 'junk')}: ENOEXEC (Exec format error)` }, 'not a program: ENOEXEC');
 });
 
 t.test('a lot of output: the program is not blocked, the first 64 KiB are kept', async (t) => {
