@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`): builds, runs every package's unit
 # tests (nx), the integration tests of the real commands (test/, run as the
-# unprivileged user RK_TEST_USER when started as root), and hack/test.sh.
+# unprivileged user RK_TEST_USER when started as root; hack/test-user.sh creates
+# it), and hack/test.sh.
 # Ends with a line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false FORCE_COLOR=0
 log="$(mktemp /tmp/rk-tests.XXXXXX)"
 trap 'rm -f "$log"' EXIT
+
+# As root, the integration tests run the commands as an unprivileged user:
+# make sure it (and its subordinate IDs) exist — idempotent.
+if [ "$(id -u)" = 0 ] && ! bash hack/test-user.sh; then
+  echo "test user set-up failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 
 if ! npx nx run-many -t build --outputStyle=static --skip-nx-cache; then
   echo "build failed"

@@ -61,7 +61,8 @@ export function explicitBooleans(args: string[], table: FlagTable): string[] {
 /**
  * Parses with yargs-parser only. Returns undefined when the full parser must
  * run: --help/--version, an unknown flag, a value outside its choices, a
- * missing or malformed value.
+ * number that is not one. (A valued flag given no value gets its default or
+ * '', as the full parser would give it.)
  */
 export function fastParse(args: string[], table: FlagTable, opts: { haltAtCommand?: boolean } = {}): Parsed | undefined {
   const boolean: string[] = [];

@@ -41,6 +41,7 @@ export class Child {
   /** Resolves with CMD's final status (with a reaper: CMD's, not the reaper's). */
   readonly exited: Promise<ExitStatus>;
   private gateFd: number;
+  private reaped = false;
 
   constructor(opts: StartOptions) {
     let r;
@@ -74,7 +75,7 @@ export class Child {
           else if (kind === ReportKind.Status) status = st;
         } else if (e.type === 'eof') {
           settle.ok();
-        } else if (status !== undefined) {
+        } else if ((this.reaped = true) && status !== undefined) {
           // the reaper's report of CMD's own status
           if ((status & 0x7f) === 0) resolve({ code: (status >> 8) & 0xff, signal: null });
           else resolve({ code: null, signal: signalName(status & 0x7f) });
@@ -100,10 +101,13 @@ export class Child {
   /** Ends the child whatever its state (gate closed, SIGKILL) and waits for it. */
   async kill(): Promise<void> {
     this.abort();
-    try {
-      process.kill(this.pid, 'SIGKILL');
-    } catch {
-      // already gone
+    // Once reaped, the PID may belong to another process: never signal it then.
+    if (!this.reaped) {
+      try {
+        process.kill(this.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
     await this.exited;
   }

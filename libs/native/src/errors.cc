@@ -7,10 +7,10 @@
 namespace rk {
 
 const char* ErrnoName(int err) {
-  // glibc's own name ("ECHILD"), which covers errno values libuv has no name for.
-  const char* name = strerrorname_np(err);
-  if (name) return name;
-  name = uv_err_name(-err);
+  // The name Node uses (libuv's), else glibc's own ("ECHILD": libuv has none).
+  const char* name = uv_err_name(-err);
+  if (name && strncmp(name, "Unknown", 7) != 0) return name;
+  name = strerrorname_np(err);
   return name ? name : "UNKNOWN";
 }
 

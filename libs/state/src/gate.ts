@@ -12,7 +12,11 @@ export const GATE_FIFO = 'gate';
 /** Creates STATE/gate and resolves when someone writes to it. */
 export function createGate(stateDir: string): { opened: Promise<void>; close(): void } {
   const path = join(stateDir, GATE_FIFO);
-  execFileSync('mkfifo', ['-m', '0600', path]);
+  try {
+    execFileSync('mkfifo', ['-m', '0600', path], { stdio: 'ignore' });
+  } catch {
+    throw new RkError(`cannot create the gate FIFO ${path}: is another command using ${stateDir}?`);
+  }
   // O_RDWR: the FIFO never reports EOF while we wait for the first writer.
   const fd = openSync(path, fsc.O_RDWR | fsc.O_NONBLOCK);
   // node:net is loaded only here, off the start-up path of the other commands.

@@ -1,7 +1,7 @@
 // The state dir shared with upstream rootlesskit's layout: `lock` (flock held
 // for the lifetime), `child_pid` (decimal, no newline, written when ready),
 // `api.sock`, and our own files. Stale files of a killed run are wiped at start.
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, accessSync, constants as fsc } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmdirSync, rmSync, writeFileSync, accessSync, constants as fsc } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RkError } from '@rk/cli';
@@ -10,6 +10,13 @@ import { flock } from '@rk/native';
 export const LOCK_FILE = 'lock';
 export const CHILD_PID_FILE = 'child_pid';
 export const API_SOCK_FILE = 'api.sock';
+
+/**
+ * Every file a run may leave in a state dir. Only these are wiped at start and
+ * removed at exit, so a --state-dir pointing at a dir with other content
+ * (say $HOME by mistake) never loses anything else.
+ */
+export const STATE_FILES = [CHILD_PID_FILE, `.${CHILD_PID_FILE}.tmp`, API_SOCK_FILE, 'gate', 'netns', 'resolv.conf', 'hosts', 'net.json'];
 
 export interface OpenOptions {
   /** Program name for the "in use" message. */
@@ -62,12 +69,9 @@ export class StateDir {
     return join(this.path, name);
   }
 
-  /** Removes everything but the lock (files of a run that was SIGKILLed). */
+  /** Removes the state files a run that was SIGKILLed left behind (not the lock). */
   private wipeStale(): void {
-    for (const name of readdirSync(this.path)) {
-      if (name === LOCK_FILE) continue;
-      rmSync(join(this.path, name), { recursive: true, force: true });
-    }
+    for (const name of STATE_FILES) rmSync(join(this.path, name), { force: true });
   }
 
   /** Writes child_pid atomically: decimal, no newline, read-only. */
@@ -77,12 +81,17 @@ export class StateDir {
     renameSync(tmp, this.file(CHILD_PID_FILE));
   }
 
-  /** Removes the whole dir and drops the lock (at exit). */
+  /** Removes the state files and the dir (if nothing else is in it) and drops the lock (at exit). */
   remove(): void {
     try {
-      rmSync(this.path, { recursive: true, force: true });
+      if (this.isTemp) {
+        rmSync(this.path, { recursive: true, force: true });
+      } else {
+        for (const name of [...STATE_FILES, LOCK_FILE]) rmSync(join(this.path, name), { force: true });
+        rmdirSync(this.path);
+      }
     } catch {
-      // best effort at exit
+      // best effort at exit: a dir that holds other files stays
     }
     if (this.lockFd >= 0) {
       try {

@@ -96,17 +96,18 @@ process.stdin.on('end', () => process.exit(0));`], { stdio: ['pipe', 'pipe', 'in
   t.pass('opened once the holder exited (its lock died with it)');
 });
 
-t.test('open: files a killed run left are wiped; the lock file stays', async (t) => {
+t.test('open: state files a killed run left are wiped; the lock and unrelated files stay', async (t) => {
   const dir = join(scratch(t), 'stale');
-  mkdirSync(join(dir, 'netns', 'deep'), { recursive: true });
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, LOCK_FILE), '');
   writeFileSync(join(dir, CHILD_PID_FILE), '99999', { mode: 0o444 });
   writeFileSync(join(dir, 'api.sock'), '');
   writeFileSync(join(dir, '.child_pid.tmp'), '1');
-  writeFileSync(join(dir, 'netns', 'deep', 'x'), '');
+  writeFileSync(join(dir, 'netns'), '');
+  writeFileSync(join(dir, 'mine.txt'), 'keep me');
   const st = StateDir.open(dir);
   t.teardown(() => st.remove());
-  t.same(readdirSync(dir), [LOCK_FILE]);
+  t.same(readdirSync(dir).sort(), [LOCK_FILE, 'mine.txt']);
 });
 
 t.test('writeChildPid: decimal, no newline, read-only, replaced atomically', async (t) => {
@@ -122,14 +123,24 @@ t.test('writeChildPid: decimal, no newline, read-only, replaced atomically', asy
   t.same(readdirSync(st.path).sort(), [CHILD_PID_FILE, LOCK_FILE], 'no temporary file left behind');
 });
 
-t.test('remove: the dir and everything in it are gone; twice is fine', async (t) => {
+t.test('remove: the state files and the dir are gone; twice is fine', async (t) => {
   const st = StateDir.open(join(scratch(t), 's'));
   st.writeChildPid(1);
-  mkdirSync(st.file('netns'));
+  writeFileSync(st.file('api.sock'), '');
   st.remove();
   t.notOk(existsSync(st.path));
   st.remove();
   t.pass('a second remove() does not throw');
+});
+
+t.test('remove: a dir that holds files of its own keeps them (e.g. --state-dir=$HOME by mistake)', async (t) => {
+  const dir = join(scratch(t), 'home');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'notes.txt'), 'mine');
+  const st = StateDir.open(dir);
+  st.writeChildPid(1);
+  st.remove();
+  t.same(readdirSync(dir), ['notes.txt']);
 });
 
 t.test('a path that cannot be made is "not writable", at once', async (t) => {

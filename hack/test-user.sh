@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI only (as root): the unprivileged test user the integration tests run as,
+# As root (CI, or `npm test` run as root): the unprivileged test user the integration tests run as,
 # its /etc/subuid and /etc/subgid entries, /dev/net/tun usable by users, and a
 # checkout that user can reach.
 set -euo pipefail
@@ -18,7 +18,7 @@ while [ "$dir" != "/" ]; do
   dir="$(dirname "$dir")"
 done
 chmod -R o+rX .
-echo "[ci-user] $user: $(grep "^$user:" /etc/subuid) / $(grep "^$user:" /etc/subgid)"
+echo "[test-user] $user: $(grep "^$user:" /etc/subuid) / $(grep "^$user:" /etc/subgid)"
 # A second user without subordinate IDs, for the "no subuid entry" error path.
 nosub="${RK_TEST_USER_NOSUBID:-rktest-nosubid}"
 id "$nosub" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$nosub"
