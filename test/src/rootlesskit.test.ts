@@ -186,3 +186,12 @@ t.test('an interactive bash has a terminal and job control', async (t) => {
   t.match(r.stdout, /job-control-ok \/dev\/pts\/\d+/);
   t.notMatch(r.stdout, /no job control/);
 });
+
+t.test('api.sock answers a client that CMD starts at once (the server loads on the first connection)', async (t) => {
+  const r = run(['rootlesskit', 'sh', '-c', 'rootlessctl info --json && /usr/bin/rootlessctl --socket "$ROOTLESSKIT_STATE_DIR/api.sock" info --json']);
+  t.equal(r.code, 0, r.stderr);
+  const [ours, theirs] = r.stdout.trim().split(/\n(?=\{)/).map((s) => JSON.parse(s));
+  t.equal(ours.apiVersion, '1.1.1');
+  t.equal(theirs.apiVersion, '1.1.1');
+  t.equal(ours.childPID, theirs.childPID);
+});

@@ -7,8 +7,8 @@ import { copyUpPlan, propagationSteps, type Propagation } from '@rk/copyup';
 import { computeIdMaps, writeIdMaps } from '@rk/idmap';
 import { Child, envList, evacuateCgroup2, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
 import { API_SOCK_FILE, StateDir } from '@rk/state';
-import type { PlanStep } from '@rk/native';
-import { rmSync } from 'node:fs';
+import { listenUnix, whenReadable, type PlanStep } from '@rk/native';
+import { closeSync, rmSync } from 'node:fs';
 import type { Args } from './flags.js';
 import { socketActivation } from './listen-fds.js';
 
@@ -89,33 +89,47 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
   log.debug(`child ${child.pid} cloned, held at the gate`);
   const stopForwarding = forwardSignals(child.pid, (sig) => log.debug(`forwarding ${sig} to ${child.pid}`));
   log.debug('forwarding signals');
-  let api: { close(): Promise<void> } | undefined;
+  let api: Promise<{ close(): Promise<void> }> | undefined;
+  let apiFd = -1;
   const cleanup = () => {
     stopForwarding();
-    void api?.close().catch(() => {});
+    if (api) void api.then((server) => server.close()).catch(() => {});
+    else if (apiFd >= 0) closeSync(apiFd);
     for (const dir of cleanupDirs) rmSync(dir, { recursive: true, force: true });
     state.remove();
   };
   try {
-    // The API module loads while newuidmap/newgidmap run (started first).
-    const mapped = writeIdMaps(child.pid, maps);
-    const apiP = new Promise((resolve) => setImmediate(resolve)).then(() => import('@rk/api'));
-    await mapped;
+    await writeIdMaps(child.pid, maps);
     log.debug('uid_map and gid_map written');
-    // As upstream: child_pid and api.sock exist before CMD runs.
+    // As upstream: child_pid and api.sock exist before CMD runs. The socket is
+    // made natively (connections queue in its backlog); the HTTP server that
+    // answers them is loaded when the first client connects, so a run that
+    // nobody queries never pays for it.
     state.writeChildPid(child.pid);
-    const { startApiServer, API_VERSION } = await apiP;
-    api = await startApiServer({
-      socketPath: state.file(API_SOCK_FILE),
-      info: () => ({
-        apiVersion: API_VERSION,
-        version,
-        stateDir: state.path,
-        childPID: child.pid,
-        networkDriver: a.net === 'host' ? undefined : { driver: a.net },
-      }),
+    const socketPath = state.file(API_SOCK_FILE);
+    try {
+      apiFd = listenUnix(socketPath);
+    } catch (e) {
+      throw new RkError(`cannot serve the API on ${socketPath}: ${(e as Error).message}: use a shorter or writable --state-dir`);
+    }
+    const fd = apiFd;
+    whenReadable(fd, () => {
+      log.debug('first API client: starting the API server');
+      api = import('@rk/api').then(({ startApiServer, API_VERSION }) =>
+        startApiServer({
+          socketPath,
+          fd,
+          info: () => ({
+            apiVersion: API_VERSION,
+            version,
+            stateDir: state.path,
+            childPID: child.pid,
+            networkDriver: a.net === 'host' ? undefined : { driver: a.net },
+          }),
+        }),
+      );
+      api.catch((e: unknown) => log.error(`API server: ${(e as Error).message}`));
     });
-    log.debug(`API listening on ${state.file(API_SOCK_FILE)}`);
     child.release();
     await child.started;
     childLog.debug(`executed ${cmd.join(' ')}`);

@@ -1,7 +1,7 @@
 // The REST API server on STATE/api.sock (HTTP/1.1 over a unix socket).
 // It is on rootlesskit's startup path: keep its imports to Node's own light modules.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, rmSync, unlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import { RkError } from '@rk/cli';
 import { canonicalInfo, canonicalStatus, toJson } from './json.js';
@@ -11,6 +11,8 @@ import { API_VERSION, ApiError, type Info, type PortManager, type PortSpec } fro
 export interface ApiServerOptions {
   /** where to listen; a stale socket file there is replaced */
   socketPath: string;
+  /** an fd already listening on socketPath (made early so the socket exists sooner); closed and unlinked on close() */
+  fd?: number;
   /** the current Info (apiVersion defaults to API_VERSION) */
   info: () => Info;
   /** the port driver; without one every /v1/ports route answers 400 */
@@ -224,25 +226,30 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   if (Buffer.byteLength(socketPath) > 107) {
     throw new RkError(`socket path ${socketPath} is too long for a unix socket (max 107 bytes): use a shorter state dir`);
   }
-  removeStaleSocket(socketPath);
+  if (opts.fd === undefined) removeStaleSocket(socketPath);
   const server = createServer((req, res) => {
     handle(opts, req, res).catch((err: unknown) => sendError(res, statusOf(err), messageOf(err)));
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(new RkError(`cannot serve the API on ${socketPath}: ${err.message}`));
     server.once('error', onError);
-    server.listen(socketPath, () => {
+    const done = () => {
       server.off('error', onError);
       resolve();
-    });
+    };
+    if (opts.fd !== undefined) server.listen({ fd: opts.fd }, done);
+    else server.listen(socketPath, done);
   });
   let closed: Promise<void> | undefined;
   return {
     socketPath,
     close() {
       closed ??= new Promise<void>((resolve) => {
-        // closing the listener also unlinks its socket file (libuv does)
-        server.close(() => resolve());
+        // closing the listener also unlinks its socket file (libuv does, when it bound it)
+        server.close(() => {
+          if (opts.fd !== undefined) rmSync(socketPath, { force: true });
+          resolve();
+        });
         server.closeAllConnections();
       });
       return closed;

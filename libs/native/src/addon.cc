@@ -27,6 +27,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("runPlan", Napi::Function::New(env, RunPlanNow, "runPlan"));
   exports.Set("watchChild", Napi::Function::New(env, WatchChild, "watchChild"));
+  exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
+  exports.Set("whenReadable", Napi::Function::New(env, WhenReadable, "whenReadable"));
   exports.Set("runProgram", Napi::Function::New(env, RunProgram, "runProgram"));
   Constants(env, exports);
   return exports;

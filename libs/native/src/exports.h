@@ -10,4 +10,6 @@ Napi::Value Flock(const Napi::CallbackInfo& info);       // fsops.cc
 Napi::Value RunPlanNow(const Napi::CallbackInfo& info);  // fsops.cc
 Napi::Value RunProgram(const Napi::CallbackInfo& info);  // run.cc
 Napi::Value WatchChild(const Napi::CallbackInfo& info);  // watch.cc
+Napi::Value ListenUnix(const Napi::CallbackInfo& info);  // sock.cc
+Napi::Value WhenReadable(const Napi::CallbackInfo& info);  // sock.cc
 }  // namespace rk

@@ -61,6 +61,8 @@ export type WatchEvent =
   | { type: 'exit'; code?: number; signal?: number; error?: NodeJS.ErrnoException };
 
 interface Addon {
+  listenUnix(path: string): number;
+  whenReadable(fd: number, cb: () => void): void;
   watchChild(pid: number, reportFd: number, cb: (e: WatchEvent) => void): void;
   runProgram(file: string, argv: string[], cb: (r: ProgramResult) => void): void;
   spawn(o: NativeSpawnOptions): NativeSpawnResult;
@@ -83,6 +85,10 @@ export const waitChild = addon.waitChild;
 export const watchChild = addon.watchChild;
 export const flock = addon.flock;
 export const runPlan = addon.runPlan;
+/** A listening unix socket at `path` (the file must not exist): its fd, close-on-exec, non-blocking. */
+export const listenUnix = addon.listenUnix;
+/** Calls cb once fd is readable (a listening socket: a client is waiting); does not keep Node alive. */
+export const whenReadable = addon.whenReadable;
 
 /**
  * Runs a program (absolute path; argv[0] included) with stdin /dev/null and
