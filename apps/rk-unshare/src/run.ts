@@ -4,7 +4,7 @@ import { Child, envList, forwardSignals, procPlan, resolveCommand, type Namespac
 import { StateDir, createGate } from '@rk/state';
 import { propagationSteps, type Propagation } from '@rk/copyup';
 import type { PlanStep } from '@rk/native';
-import type { UnshareArgs } from './args.js';
+import type { UnshareArgs } from './flags.js';
 
 export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger): Promise<number> {
   const mapAuto = args['map-auto'];
