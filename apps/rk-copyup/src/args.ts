@@ -1,11 +1,9 @@
-import type { Argv } from 'yargs';
+// Parsing: yargs-parser alone when the flags are valid; the full yargs parser
+// (loaded only then) for --help, --version and usage errors.
+import { explicitBooleans, fastParse } from '@rk/cli/fast';
+import { FLAGS, type CopyUpArgs } from './flags.js';
 
-const PROPAGATIONS = ['rprivate', 'private', 'rslave', 'slave', 'rshared', 'shared'];
-
-export function parseCopyUpArgs(y: Argv<{ debug: boolean }>) {
-  return y
-    .usage(
-      `Usage: rk-copyup [options] -- CMD [ARGS...]
+export const USAGE = `Usage: rk-copyup [options] -- CMD [ARGS...]
 
 Run inside a mount namespace (made by rk-unshare --mount, or unshare --mount):
 set the propagation of /, make each --copy-up directory writable, then exec CMD
@@ -22,31 +20,12 @@ PID 1's and its parent's: start it directly with unshare --mount.
 
 Exit status: CMD's own (rk-copyup becomes CMD); 1 when the set-up fails (the
 failing step is named); 2 for a usage error or a refused --copy-up; 126 when
-CMD cannot be executed; 127 when CMD is not found.`,
-    )
-    .option('propagation', {
-      type: 'string',
-      default: 'rprivate',
-      requiresArg: true,
-      describe: `mount propagation set on / first: ${PROPAGATIONS.join(', ')} (rshared and shared cannot be used with --copy-up)`,
-    })
-    .option('copy-up', {
-      type: 'string',
-      array: true,
-      nargs: 1,
-      default: [] as string[],
-      describe: 'absolute directory to make writable (repeatable)',
-    })
-    .option('copy-up-mode', {
-      type: 'string',
-      default: 'tmpfs+symlink',
-      requiresArg: true,
-      describe: 'how --copy-up works: tmpfs+symlink (the only mode so far)',
-    })
-    .example('unshare --user --map-root-user --mount -- rk-copyup --copy-up /etc -- sh -c "echo x > /etc/foo"', 'a writable /etc for one command')
-    .example('rk-unshare --user --mount --map-auto -- rk-copyup --copy-up /etc --copy-up /run -- dockerd', 'what rootless Docker needs')
-    .example('rk-unshare --user --mount --map-auto -- rk-copyup --propagation rslave -- sh', 'only set propagation (host mounts show up inside)')
-    .parseSync();
-}
+CMD cannot be executed; 127 when CMD is not found.`;
 
-export type CopyUpArgs = ReturnType<typeof parseCopyUpArgs>;
+export async function parseCopyUpArgs(argv: string[]): Promise<CopyUpArgs> {
+  const args = explicitBooleans(argv, FLAGS);
+  const fast = fastParse(args, FLAGS, { haltAtCommand: true }) as unknown as CopyUpArgs | undefined;
+  if (fast && fast.propagation !== '' && fast['copy-up-mode'] !== '') return fast;
+  const { fullParse } = await import('./full-args.js');
+  return fullParse(args);
+}

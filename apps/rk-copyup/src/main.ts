@@ -1,7 +1,6 @@
 // rk-copyup: inside a mount namespace, set propagation, copy up directories
 // (tmpfs+symlink), then exec CMD.
-import { Logger, RkError, runMain } from '@rk/cli';
-import { baseParser, commandOf } from '@rk/cli/options';
+import { Logger, RkError, runMain, commandOf } from '@rk/cli';
 import { copyUpPlan, validateCopyUp, type CopyUpMode, type CopyUpOptions, type Propagation } from '@rk/copyup';
 import { envList, resolveCommand } from '@rk/namespaces';
 import { parseCopyUpArgs } from './args.js';
@@ -11,7 +10,7 @@ import { unsafeMountNamespace } from './safety.js';
 const log = new Logger('rk-copyup');
 
 runMain(log, async () => {
-  const args = parseCopyUpArgs(baseParser('rk-copyup', process.argv.slice(2), { haltAtCommand: true }));
+  const args = await parseCopyUpArgs(process.argv.slice(2));
   log.debugEnabled = args.debug;
   // Values are checked by validateCopyUp (one-line errors naming the choices).
   const opts: CopyUpOptions = {

@@ -1,6 +1,6 @@
 // rk-unshare: start CMD in new namespaces, optionally held at a gate until
 // its ID maps are written (by us or by rk-idmap / a script of the user's).
-import { Logger, runMain } from '@rk/cli';
+import { Logger, runMain, commandOf } from '@rk/cli';
 import { releaseGate } from '@rk/state';
 import { parseUnshareArgs } from './args.js';
 import { runUnshare } from './run.js';
@@ -14,6 +14,5 @@ runMain(log, async () => {
     releaseGate(args.release);
     return 0;
   }
-  const cmd = [...args._, ...(args['--'] ?? [])].map(String);
-  return runUnshare(args, cmd.length > 0 ? cmd : [process.env.SHELL || '/bin/sh'], log);
+  return runUnshare(args, commandOf(args, [process.env.SHELL || '/bin/sh']), log);
 });

@@ -1,5 +1,5 @@
 // rootlesskit: argument parsing and exit status; the work is in run.ts.
-import { Logger, RkError, runMain } from '@rk/cli';
+import { Logger, RkError, runMain, commandOf } from '@rk/cli';
 import { parseArgs } from './args.js';
 import { validate } from './validate.js';
 import { run } from './run.js';
@@ -15,7 +15,7 @@ runMain(log, async () => {
     return 0;
   }
   validate(a, (m) => log.warn(m));
-  const cmd = [...a._, ...(a['--'] ?? [])].map(String);
+  const cmd = commandOf(a);
   if (cmd.length === 0) throw new RkError('no command specified: usage: rootlesskit [flags] CMD [ARGS...] (e.g. rootlesskit bash)', 1);
   return run(a, cmd, VERSION, log);
 });

@@ -2,3 +2,4 @@ export { RkError, messageOf, exitCodeOf } from './errors.js';
 export { Logger } from './log.js';
 export { runMain } from './main.js';
 export { randomSuffix } from './random.js';
+export { commandOf } from './command-of.js';

@@ -32,12 +32,7 @@ export function baseParser(prog: string, args: string[], opts: { haltAtCommand?:
     });
 }
 
-/** The command to run: what follows `--` (or the first non-option), or a default. */
-export function commandOf(argv: { _: Array<string | number>; '--'?: Array<string | number> }, fallback?: string[]): string[] {
-  const rest = [...argv._, ...(argv['--'] ?? [])].map(String);
-  if (rest.length === 0 && fallback) return fallback;
-  return rest;
-}
+export { commandOf } from './command-of.js';
 
 /** "Unknown arguments: bogus-flag, bogusFlag" -> "unknown flag: --bogus-flag". */
 function tidy(msg: string): string {

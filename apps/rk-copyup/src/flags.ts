@@ -1,0 +1,26 @@
+// rk-copyup's flags, declared once for the fast parser (yargs-parser) and
+// the full yargs parser (help, --version, usage errors). The values of
+// --propagation and --copy-up-mode are checked by @rk/copyup.
+import type { FlagTable } from '@rk/cli/fast';
+
+const PROPAGATIONS = ['rprivate', 'private', 'rslave', 'slave', 'rshared', 'shared'];
+
+export const FLAGS = {
+  debug: { type: 'boolean', default: false, describe: 'print debug messages on stderr' },
+  propagation: {
+    type: 'string',
+    default: 'rprivate',
+    describe: `mount propagation set on / first: ${PROPAGATIONS.join(', ')} (rshared and shared cannot be used with --copy-up)`,
+  },
+  'copy-up': { type: 'string', array: true, default: [], describe: 'absolute directory to make writable (repeatable)' },
+  'copy-up-mode': { type: 'string', default: 'tmpfs+symlink', describe: 'how --copy-up works: tmpfs+symlink (the only mode so far)' },
+} as const satisfies FlagTable;
+
+export interface CopyUpArgs {
+  debug: boolean;
+  propagation: string;
+  'copy-up': string[];
+  'copy-up-mode': string;
+  _: string[];
+  '--'?: string[];
+}
