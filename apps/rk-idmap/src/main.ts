@@ -2,7 +2,6 @@
 // (or only the caller, with --map-root); --print shows what it would write.
 import { userInfo } from 'node:os';
 import { Logger, runMain } from '@rk/cli';
-import { baseParser } from '@rk/cli/options';
 import { computeIdMaps, writeIdMaps, writeRootOnlyMaps } from '@rk/idmap';
 import { parseIdmapArgs } from './args.js';
 import { readChildPid } from '@rk/state';
@@ -11,7 +10,7 @@ import { printMaps, printRootOnly, rootOnlyMaps } from './print.js';
 const log = new Logger('rk-idmap');
 
 runMain(log, async () => {
-  const a = parseIdmapArgs(baseParser('rk-idmap', process.argv.slice(2)));
+  const a = await parseIdmapArgs(process.argv.slice(2));
   log.debugEnabled = a.debug;
   const uid = process.geteuid!();
   const gid = process.getegid!();

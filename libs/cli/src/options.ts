@@ -39,6 +39,7 @@ function tidy(msg: string): string {
   const m = /^Unknown arguments?: (.*)$/.exec(msg.split('\n')[0]!);
   if (!m) return msg.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
   const names = m[1]!.split(', ').filter((n) => !/[A-Z]/.test(n));
+  if (names.every((n) => /^[0-9]/.test(n))) return `unexpected ${names.length === 1 ? 'argument' : 'arguments'}: ${names.join(' ')}`;
   const shown = names.map((n) => (n.startsWith('-') ? n : n.length === 1 ? `-${n}` : `--${n}`));
   return `unknown ${shown.length === 1 ? 'flag' : 'flags'}: ${shown.join(' ')}`;
 }
