@@ -6,18 +6,13 @@ import { USAGE } from './args.js';
 
 export function fullParse(args: string[]): IdmapArgs {
   const opts = yargsOptions(FLAGS);
-  return baseParser('rk-idmap', args)
+  return baseParser('rk-idmap', args, { conflict })
     .command('$0 [pid]', false, (c) => c.positional('pid', { type: 'string', describe: 'process whose uid_map/gid_map to write' }))
     .usage(USAGE)
     .options({
       ...opts,
       'state-dir': { ...opts['state-dir'], requiresArg: true },
       'subid-source': { ...opts['subid-source'], requiresArg: true },
-    })
-    .check((a) => {
-      const why = conflict(a as unknown as IdmapArgs);
-      if (why) throw new Error(why);
-      return true;
     })
     .example('rk-idmap 12345', 'map the subordinate IDs into the user namespace of process 12345')
     .example('rk-idmap --state-dir S', 'the same for the process in S/child_pid (e.g. held by "rk-unshare --gate --state-dir S")')

@@ -5,15 +5,10 @@ import { FLAGS, conflict, type UnshareArgs } from './flags.js';
 import { USAGE } from './args.js';
 
 export function fullParse(args: string[]): UnshareArgs {
-  return baseParser('rk-unshare', args, { haltAtCommand: true })
+  return baseParser('rk-unshare', args, { haltAtCommand: true, conflict })
     .usage(USAGE)
     .options(yargsOptions(FLAGS))
     .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true, 'strip-aliased': true, 'camel-case-expansion': false, 'boolean-negation': false })
-    .check((a) => {
-      const why = conflict(a as unknown as UnshareArgs);
-      if (why) throw new Error(why);
-      return true;
-    })
     .example('rk-unshare --user --mount --map-auto -- cat /proc/self/uid_map', 'root inside, subordinate IDs mapped')
     .example('rk-unshare --user --map-root --pid -- ps -e', 'CMD is PID 1 with its own /proc')
     .example('rk-unshare --user --mount --gate --state-dir S -- sh & rk-idmap --state-dir S; rk-unshare --release S', 'map from outside, then run')

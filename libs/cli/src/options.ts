@@ -10,8 +10,12 @@ export const VERSION = '0.1.0';
  * usage error and exit 2 (not the whole help), --help/--version, --debug,
  * and parsing that stops at the first non-option (CMD and its args).
  */
-export function baseParser(prog: string, args: string[], opts: { haltAtCommand?: boolean; usageExitCode?: number } = {}): Argv<{ debug: boolean }> {
-  return yargs(args)
+export function baseParser(
+  prog: string,
+  args: string[],
+  opts: { haltAtCommand?: boolean; usageExitCode?: number; conflict?: (a: never) => string | undefined } = {},
+): Argv<{ debug: boolean }> {
+  const y = yargs(args)
     .scriptName(prog)
     .parserConfiguration({
       'halt-at-non-option': opts.haltAtCommand ?? false,
@@ -30,6 +34,16 @@ export function baseParser(prog: string, args: string[], opts: { haltAtCommand?:
       writeSync(2, `${prog}: error: ${text} (see ${prog} --help)\n`);
       process.exit(opts.usageExitCode ?? 2);
     });
+  // The command's own refusals (the same function its fast path uses).
+  const conflict = opts.conflict;
+  if (conflict) {
+    y.check((a) => {
+      const why = conflict(a as never);
+      if (why) throw new Error(why);
+      return true;
+    });
+  }
+  return y;
 }
 
 export { commandOf } from './command-of.js';
