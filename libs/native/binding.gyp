@@ -8,7 +8,6 @@
         "src/plan.cc",
         "src/spawn.cc",
         "src/exec.cc",
-        "src/wait.cc",
         "src/fsops.cc",
         "src/run.cc",
         "src/watch.cc",

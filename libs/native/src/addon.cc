@@ -23,8 +23,8 @@ static void Constants(Napi::Env env, Napi::Object exports) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
   exports.Set("exec", Napi::Function::New(env, Exec, "exec"));
-  exports.Set("waitChild", Napi::Function::New(env, WaitChild, "waitChild"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("runPlan", Napi::Function::New(env, RunPlanNow, "runPlan"));
   exports.Set("watchChild", Napi::Function::New(env, WatchChild, "watchChild"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));

@@ -5,8 +5,8 @@
 namespace rk {
 Napi::Value Spawn(const Napi::CallbackInfo& info);       // spawn.cc
 Napi::Value Exec(const Napi::CallbackInfo& info);        // exec.cc
-Napi::Value WaitChild(const Napi::CallbackInfo& info);   // wait.cc
 Napi::Value Flock(const Napi::CallbackInfo& info);       // fsops.cc
+Napi::Value Mkfifo(const Napi::CallbackInfo& info);      // fsops.cc
 Napi::Value RunPlanNow(const Napi::CallbackInfo& info);  // fsops.cc
 Napi::Value RunProgram(const Napi::CallbackInfo& info);  // run.cc
 Napi::Value WatchChild(const Napi::CallbackInfo& info);  // watch.cc

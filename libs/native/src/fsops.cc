@@ -1,7 +1,8 @@
-// File-system calls Node lacks: flock(2), and running a mount plan in the
+// File-system calls Node lacks: flock(2), mkfifo(3), and running a mount plan in the
 // current process (rk-copyup, already inside its mount namespace).
 #include <errno.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include "errors.h"
 #include "exports.h"
@@ -20,6 +21,15 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   if (r == 0) return Napi::Boolean::New(env, true);
   if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
   throw ErrnoError(env, errno, "flock");
+}
+
+// mkfifo(path, mode): throws like Node's fs errors (EEXIST, ...).
+Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].ToString().Utf8Value();
+  unsigned mode = info[1].As<Napi::Number>().Uint32Value();
+  if (mkfifo(path.c_str(), mode) < 0) throw ErrnoError(env, errno, "mkfifo", path);
+  return env.Undefined();
 }
 
 Napi::Value RunPlanNow(const Napi::CallbackInfo& info) {

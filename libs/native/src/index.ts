@@ -68,8 +68,8 @@ interface Addon {
   spawn(o: NativeSpawnOptions): NativeSpawnResult;
   /** execve; fds 0..2 and keepFds are passed on (close-on-exec and O_NONBLOCK cleared). */
   exec(file: string, argv: string[], env: string[], keepFds?: number[]): never;
-  waitChild(pid: number, cb: (r: WaitResult) => void): void;
   flock(fd: number, exclusive: boolean, nonblocking: boolean): boolean;
+  mkfifo(path: string, mode: number): void;
   runPlan(plan: PlanStep[]): void;
   constants: Record<string, number>;
 }
@@ -80,10 +80,19 @@ const addon: Addon = require('@rk/native/build/Release/rk_native.node');
 
 export const spawn = addon.spawn;
 export const exec = addon.exec;
-export const waitChild = addon.waitChild;
+/** Waits for a child on a dedicated thread (watchChild without a report pipe). */
+export function waitChild(pid: number, cb: (r: WaitResult) => void): void {
+  addon.watchChild(pid, -1, (e) => {
+    if (e.type !== 'exit') return;
+    const { type: _type, ...result } = e;
+    cb(result);
+  });
+}
 /** Reads a spawned child's report pipe, then waits for it, on one dedicated thread. */
 export const watchChild = addon.watchChild;
 export const flock = addon.flock;
+/** mkfifo(3): throws Node-style errors (code 'EEXIST', ...). */
+export const mkfifo = addon.mkfifo;
 export const runPlan = addon.runPlan;
 /** A listening unix socket at `path` (the file must not exist): its fd, close-on-exec, non-blocking. */
 export const listenUnix = addon.listenUnix;

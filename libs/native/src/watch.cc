@@ -43,6 +43,7 @@ static void Deliver(Napi::Env env, Napi::Function fn, WatchEvent* ev) {
 }
 
 // watchChild(pid, reportFd, cb): cb({type:'report', record}|{type:'eof'}|{type:'exit', code?, signal?})
+// With reportFd < 0 it only waits for the child (one 'exit' event).
 Napi::Value WatchChild(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
@@ -51,7 +52,7 @@ Napi::Value WatchChild(const Napi::CallbackInfo& info) {
   std::thread([pid, fd, tsfn]() mutable {
     char buf[kReportSize];
     size_t have = 0;
-    for (;;) {
+    for (; fd >= 0;) {
       ssize_t n = read(fd, buf + have, sizeof buf - have);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
@@ -63,8 +64,10 @@ Napi::Value WatchChild(const Napi::CallbackInfo& info) {
         have = 0;
       }
     }
-    close(fd);
-    tsfn.BlockingCall(new WatchEvent{WatchEvent::kEof}, Deliver);
+    if (fd >= 0) {
+      close(fd);
+      tsfn.BlockingCall(new WatchEvent{WatchEvent::kEof}, Deliver);
+    }
     WatchEvent* ev = new WatchEvent{WatchEvent::kExit};
     pid_t r;
     do r = waitpid(pid, &ev->status, __WALL); while (r < 0 && errno == EINTR);

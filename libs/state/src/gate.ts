@@ -2,10 +2,10 @@
 // writes a line to STATE/gate (e.g. `rk-unshare --release STATE` or
 // `echo > STATE/gate`) releases it.
 import { closeSync, constants as fsc, openSync, writeSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { RkError } from '@rk/cli';
+import { mkfifo } from '@rk/native';
 
 export const GATE_FIFO = 'gate';
 
@@ -13,9 +13,9 @@ export const GATE_FIFO = 'gate';
 export function createGate(stateDir: string): { opened: Promise<void>; close(): void } {
   const path = join(stateDir, GATE_FIFO);
   try {
-    execFileSync('mkfifo', ['-m', '0600', path], { stdio: 'ignore' });
-  } catch {
-    throw new RkError(`cannot create the gate FIFO ${path}: is another command using ${stateDir}?`);
+    mkfifo(path, 0o600);
+  } catch (e) {
+    throw new RkError(`cannot create the gate FIFO ${path} (${(e as NodeJS.ErrnoException).code}): is another command using ${stateDir}?`);
   }
   // O_RDWR: the FIFO never reports EOF while we wait for the first writer.
   const fd = openSync(path, fsc.O_RDWR | fsc.O_NONBLOCK);
