@@ -11,7 +11,9 @@
         "src/fsops.cc",
         "src/run.cc",
         "src/watch.cc",
-        "src/sock.cc"
+        "src/sock.cc",
+        "src/netlink.cc",
+        "src/nsexec.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall"]

@@ -60,7 +60,29 @@ export type WatchEvent =
   | { type: 'eof' }
   | { type: 'exit'; code?: number; signal?: number; error?: NodeJS.ErrnoException };
 
+/** One step run inside another process's namespaces by nsRun (see src/nsexec.h). */
+export type NsOp =
+  | { op: 'tap'; name: string; flags?: number }
+  | { op: 'socket'; family: number; type: number; proto?: number }
+  | { op: 'link'; name: string; mtu?: number; up?: boolean }
+  | { op: 'addr'; name: string; family: number; addr: Buffer; prefix: number }
+  | { op: 'route'; family: number; addr?: Buffer; prefix?: number; gw?: Buffer; name?: string; table?: number; rtype?: number; del?: boolean }
+  | { op: 'rule'; family: number; table: number; priority?: number; ipproto?: number; sportLo?: number; sportHi?: number; del?: boolean }
+  | { op: 'write'; path: string; data: string }
+  | { op: 'open'; path: string; flags: number }
+  | { op: 'unshareNet' }
+  | { op: 'bind'; path: string; target: string };
+
+export interface OpenedNamespaces {
+  /** pidfd of the process (close-on-exec): the fds below are of this process, not of a recycled PID. */
+  pidfd: number;
+  fds: Record<string, number>;
+  inodes: Record<string, number>;
+}
+
 interface Addon {
+  nsRun(nsFds: number[], ops: NsOp[]): number[];
+  openNamespaces(pid: number, kinds: string[]): OpenedNamespaces;
   listenUnix(path: string): number;
   whenReadable(fd: number, cb: () => void): void;
   watchChild(pid: number, reportFd: number, cb: (e: WatchEvent) => void): void;
@@ -106,6 +128,15 @@ export const whenReadable = addon.whenReadable;
 export function runProgram(file: string, argv: string[]): Promise<ProgramResult> {
   return new Promise((resolve) => addon.runProgram(file, argv, resolve));
 }
+/**
+ * Runs ops inside the namespaces nsFds (user first) in a short-lived helper
+ * that shares our fd table: returns the fd each op made (tap, socket, open)
+ * or -1. Throws a Node-style error with .op (index of the failing op; -1 when
+ * entering the namespaces failed).
+ */
+export const nsRun = addon.nsRun;
+/** Opens /proc/PID/ns/<kind> for each kind, pinned to the process by a pidfd (ESRCH when gone). */
+export const openNamespaces = addon.openNamespaces;
 export const constants = addon.constants as {
   CLONE_NEWUSER: number; CLONE_NEWNS: number; CLONE_NEWNET: number; CLONE_NEWPID: number;
   CLONE_NEWUTS: number; CLONE_NEWIPC: number; CLONE_NEWCGROUP: number;
