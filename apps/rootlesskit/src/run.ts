@@ -8,15 +8,17 @@ import { computeIdMaps, writeIdMaps } from '@rk/idmap';
 import { Child, envList, evacuateCgroup2, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
 import { API_SOCK_FILE, StateDir } from '@rk/state';
 import { listenUnix, whenReadable, type PlanStep } from '@rk/native';
+import { normalize } from 'node:path';
+import { driverFor, netMountPlan, writeStateFile, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
 import { closeSync, rmSync } from 'node:fs';
 import type { Args } from './flags.js';
 import { socketActivation } from './listen-fds.js';
 
-export async function run(a: Args, cmd: string[], version: string, log: Logger): Promise<number> {
+export async function run(a: Args, cmd: string[], version: string, log: Logger, netCfg?: NetConfig): Promise<number> {
   const childLog = log.withPrefix('[rootlesskit:child ]');
   const file = resolveCommand(cmd[0]!);
   const reaper = a.reaper === 'true' || (a.reaper === 'auto' && a.pidns);
-  const ns: NamespaceSet = { user: true, mount: true, net: a.net !== 'host', pid: a.pidns, uts: a.utsns, ipc: a.ipcns, cgroup: a.cgroupns };
+  const ns: NamespaceSet = { user: true, mount: true, net: netCfg !== undefined && !netCfg.detachNetns, pid: a.pidns, uts: a.utsns, ipc: a.ipcns, cgroup: a.cgroupns };
 
   const mapsP = computeIdMaps({ source: a['subid-source'] as 'auto' | 'dynamic' | 'static' });
   mapsP.catch(() => {});
@@ -26,6 +28,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
   } catch (e) {
     throw new RkError((e as Error).message, 1);
   }
+  if (netCfg) await driverFor(netCfg.driver).preflight?.(netCfg, log);
   const maps = await mapsP;
   for (const w of maps.warnings) log.warn(w);
   log.debug('ID maps computed, copy-up planned');
@@ -50,6 +53,12 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
     const sys = sysfsPlan();
     add(sys.steps, (i) => sys.describe[i]!);
     cleanupDirs.push(...sys.cleanup);
+    if (netCfg!.driver !== 'none') {
+      const etcCopiedUp = a['copy-up'].some((d) => normalize(d).replace(/(.)\/$/, '$1') === '/etc');
+      if (!etcCopiedUp) log.warn(NO_COPY_UP_WARNING);
+      const m = netMountPlan(state.path, etcCopiedUp);
+      add(m.steps, (i) => m.describe[i]!);
+    }
   }
 
   if (a['evacuate-cgroup2'] !== undefined) {
@@ -90,6 +99,8 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
   const stopForwarding = forwardSignals(child.pid, (sig) => log.debug(`forwarding ${sig} to ${child.pid}`));
   log.debug('forwarding signals');
   let api: Promise<{ close(): Promise<void> }> | undefined;
+  let net: StartedNetwork | undefined;
+  let netDied: string | undefined;
   let apiFd = -1;
   const cleanup = () => {
     stopForwarding();
@@ -101,6 +112,17 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
   try {
     await writeIdMaps(child.pid, maps);
     log.debug('uid_map and gid_map written');
+    if (netCfg) {
+      if (netCfg.detachNetns) writeStateFile(state.path, 'netns', '', 0o444);
+      net = await startNetwork(child.pid, netCfg, { stateDir: state.path, log });
+      const started = net;
+      void started.ended.then((reason) => {
+        if (netDied !== undefined) return;
+        netDied = reason;
+        log.error(`network driver ${netCfg.driver} stopped: ${reason}`);
+        void child.kill();
+      });
+    }
     // As upstream: child_pid and api.sock exist before CMD runs. The socket is
     // made natively (connections queue in its backlog); the HTTP server that
     // answers them is loaded when the first client connects, so a run that
@@ -124,7 +146,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
             version,
             stateDir: state.path,
             childPID: child.pid,
-            networkDriver: a.net === 'host' ? undefined : { driver: a.net },
+            networkDriver: !net ? undefined : net.info.driver === 'none' ? { driver: 'none' } : { driver: net.info.driver, dns: net.info.dns, childIP: net.info.ip },
           }),
         }),
       );
@@ -135,12 +157,18 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
     childLog.debug(`executed ${cmd.join(' ')}`);
   } catch (e) {
     await child.kill();
+    netDied = netDied ?? 'stopped';
+    await net?.stop();
     cleanup();
     if (e instanceof RkError) throw e;
     throw new RkError(e instanceof Error ? e.message : String(e));
   }
   const st = await child.exited;
+  const died = netDied;
+  netDied = netDied ?? 'stopped';
+  await net?.stop();
   cleanup();
+  if (died !== undefined) return 1;
   if (st.signal) {
     childLog.error(`command [${cmd.join(' ')}] exited: killed by signal ${st.signal}`);
     log.error('child exited: exit status 255');

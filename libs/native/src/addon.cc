@@ -30,6 +30,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
   exports.Set("whenReadable", Napi::Function::New(env, WhenReadable, "whenReadable"));
   exports.Set("runProgram", Napi::Function::New(env, RunProgram, "runProgram"));
+  exports.Set("makePipe", Napi::Function::New(env, MakePipe, "makePipe"));
   exports.Set("nsRun", Napi::Function::New(env, NsRunJs, "nsRun"));
   exports.Set("openNamespaces", Napi::Function::New(env, OpenNamespaces, "openNamespaces"));
   Constants(env, exports);

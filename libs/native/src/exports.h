@@ -12,6 +12,7 @@ Napi::Value RunProgram(const Napi::CallbackInfo& info);  // run.cc
 Napi::Value WatchChild(const Napi::CallbackInfo& info);  // watch.cc
 Napi::Value ListenUnix(const Napi::CallbackInfo& info);  // sock.cc
 Napi::Value WhenReadable(const Napi::CallbackInfo& info);  // sock.cc
+Napi::Value MakePipe(const Napi::CallbackInfo& info);        // fsops.cc
 Napi::Value NsRunJs(const Napi::CallbackInfo& info);        // nsexec.cc
 Napi::Value OpenNamespaces(const Napi::CallbackInfo& info); // nsexec.cc
 }  // namespace rk

@@ -8,7 +8,9 @@ export type PlanStep =
   | { op: 'mkdir'; path: string; mode?: number; existOk?: boolean; optional?: boolean }
   | { op: 'rmdir'; path: string; optional?: boolean }
   | { op: 'symlink'; target: string; path: string; optional?: boolean }
-  | { op: 'ifup'; name: string; optional?: boolean };
+  | { op: 'ifup'; name: string; optional?: boolean }
+  | { op: 'unlink'; path: string; optional?: boolean }
+  | { op: 'mkfile'; path: string; mode?: number; optional?: boolean };
 
 export interface NativeSpawnOptions {
   /** Absolute path of the program (resolved before the call). */
@@ -81,6 +83,7 @@ export interface OpenedNamespaces {
 }
 
 interface Addon {
+  makePipe(): [number, number];
   nsRun(nsFds: number[], ops: NsOp[]): number[];
   openNamespaces(pid: number, kinds: string[]): OpenedNamespaces;
   listenUnix(path: string): number;
@@ -135,6 +138,8 @@ export function runProgram(file: string, argv: string[]): Promise<ProgramResult>
  * entering the namespaces failed).
  */
 export const nsRun = addon.nsRun;
+/** pipe2(O_CLOEXEC): [readFd, writeFd]. */
+export const makePipe = addon.makePipe;
 /** Opens /proc/PID/ns/<kind> for each kind, pinned to the process by a pidfd (ESRCH when gone). */
 export const openNamespaces = addon.openNamespaces;
 export const constants = addon.constants as {

@@ -1,6 +1,7 @@
 #include "plan.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -28,6 +29,8 @@ Plan ParsePlan(const Napi::Array& steps) {
     else if (op == "rmdir") s.op = StepOp::kRmdir;
     else if (op == "symlink") s.op = StepOp::kSymlink;
     else if (op == "ifup") s.op = StepOp::kIfUp;
+    else if (op == "unlink") s.op = StepOp::kUnlink;
+    else if (op == "mkfile") s.op = StepOp::kMkfile;
     else throw Napi::TypeError::New(steps.Env(), "unknown plan op: " + op);
     s.source = Str(o, "source");
     s.target = Str(o, "target");
@@ -86,6 +89,14 @@ static int RunStep(const Step& s) {
     case StepOp::kIfUp:
       r = IfUp(s.name);
       break;
+    case StepOp::kUnlink:
+      r = unlink(s.path.c_str());
+      break;
+    case StepOp::kMkfile: {
+      int fd = open(s.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, s.mode);
+      r = fd < 0 ? -1 : close(fd);
+      break;
+    }
   }
   return r < 0 ? errno : 0;
 }
@@ -110,6 +121,8 @@ std::string DescribeStep(const Step& s) {
     case StepOp::kRmdir: return "rmdir " + s.path;
     case StepOp::kSymlink: return "symlink " + s.path + " -> " + s.target;
     case StepOp::kIfUp: return "bring up interface " + s.name;
+    case StepOp::kUnlink: return "unlink " + s.path;
+    case StepOp::kMkfile: return "create file " + s.path;
   }
   return "?";
 }

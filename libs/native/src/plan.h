@@ -8,7 +8,7 @@
 
 namespace rk {
 
-enum class StepOp { kMount, kUmount, kMkdir, kRmdir, kSymlink, kIfUp };
+enum class StepOp { kMount, kUmount, kMkdir, kRmdir, kSymlink, kIfUp, kUnlink, kMkfile };
 
 struct Step {
   StepOp op;
