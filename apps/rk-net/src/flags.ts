@@ -22,7 +22,7 @@ export interface NetArgs extends Omit<NetFlags, 'net'> {
 export function conflict(a: NetArgs): string | undefined {
   if (a.net === undefined) return '--net=DRIVER is required (e.g. --net=slirp4netns)';
   if (a.net === 'host') return '--net=host has nothing to set up: the process already shares the host\'s network';
-  const pos = [...a._, ...(a['--'] ?? [])];
+  const pos = [...a._, ...(a['--'] ?? []), ...((a as { pid?: string }).pid !== undefined ? [(a as { pid?: string }).pid] : [])];
   if (a['state-dir'] === undefined && pos.length !== 1) return 'give the PID of a process in the network namespace, or --state-dir DIR';
   if (a['state-dir'] !== undefined && pos.length !== 0) return `unexpected argument ${pos[0]}: with --state-dir the PID is read from DIR/child_pid`;
   if (a.release && a['state-dir'] === undefined) return '--release needs --state-dir DIR (the gate is DIR/gate)';

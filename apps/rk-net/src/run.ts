@@ -15,7 +15,7 @@ function parsePid(text: string): number {
 export async function runNet(a: NetArgs, log: Logger): Promise<number> {
   const cfg = resolveNetConfig({ ...a, net: a.net! }, 'none', (m) => log.warn(m));
   const stateDir = a['state-dir'];
-  const pid = stateDir !== undefined ? readChildPid(stateDir) : parsePid(String([...a._, ...(a['--'] ?? [])][0]));
+  const pid = stateDir !== undefined ? readChildPid(stateDir) : parsePid(String((a as { pid?: unknown }).pid ?? [...a._, ...(a['--'] ?? [])][0]));
   await driverFor(cfg.driver).preflight?.(cfg, log);
   const net = await startNetwork(pid, cfg, { stateDir, log });
   const stopSignals = new Promise<string>((resolve) => {

@@ -91,6 +91,7 @@ export function fastParse(args: string[], table: FlagTable, opts: { haltAtComman
     default: defaults,
     configuration: {
       'halt-at-non-option': opts.haltAtCommand ?? false,
+      'parse-positional-numbers': false,
       'populate--': true,
       'camel-case-expansion': false,
       'strip-aliased': true,
