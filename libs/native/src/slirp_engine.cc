@@ -41,9 +41,9 @@ struct SlirpCallbacks {
     ssize_t w;
     do w = writev(e->opts_.tap_fd, out.iov, out.iovcnt); while (w < 0 && errno == EINTR);
     if (w < 0) {
-      // The namespace cannot take it now: drop (TCP retransmits). A tap
-      // whose device is gone ends the engine.
-      if (errno == EBADFD || errno == EIO || errno == ENXIO) e->tap_error_ = errno;
+      // The namespace cannot take it now (EIO: its link is down): drop, TCP
+      // retransmits. A tap whose device is gone (EBADFD) ends the engine.
+      if (errno == EBADFD) e->tap_error_ = errno;
       e->stats.out_dropped.fetch_add(1, std::memory_order_relaxed);
       return (ssize_t)len;
     }
@@ -135,7 +135,6 @@ SlirpEngine* SlirpEngine::Create(const EngineOptions& o, int* err, std::string* 
   e->rules_.mtu = o.mtu;
   e->rules_.vnet_hdr = o.vnet_hdr;
   e->rules_.slirp_mtu = o.vnet_hdr ? std::max(o.mtu, kBigMtu) : o.mtu;
-  e->rules_.raise_mss = e->rules_.slirp_mtu > o.mtu;
   in_addr nameserver = o.dns.s_addr == o.host.s_addr ? SpareAddress(o) : o.dns;
   if (o.dns_upstream) {
     e->rules_.dns_nat = true;

@@ -11,7 +11,6 @@ namespace rk {
 namespace {
 
 constexpr size_t kEth = 14;
-constexpr uint8_t kTcpSyn = 0x02;
 
 uint16_t Be16(const uint8_t* p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
@@ -101,36 +100,6 @@ void Translate(uint8_t* f, const Packet& p, size_t addr_off, uint32_t addr, size
   PatchField(ip, addr_off, &addr, 4, ip + 10);
 }
 
-void RaiseMss(const FrameRules& r, uint8_t* f, const Packet& p) {
-  uint8_t* th = f + p.l4;
-  size_t optlen = p.l4len - 20;
-  const uint8_t* o = th + 20;
-  size_t natural = (size_t)r.mtu - p.l3len - 20;
-  size_t big = (size_t)r.slirp_mtu - p.l3len - 20;
-  if (big <= natural) return;
-  for (size_t i = 0; i < optlen;) {
-    uint8_t kind = o[i];
-    if (kind == 0) return;
-    if (kind == 1) {
-      i++;
-      continue;
-    }
-    if (i + 1 >= optlen) return;
-    size_t l = o[i + 1];
-    if (l < 2 || i + l > optlen) return;
-    if (kind == 2 && l == 4) {
-      // Only the MSS the kernel derives from the link MTU: a smaller one was
-      // asked for (TCP_MAXSEG, a route's advmss) and stays.
-      if (Be16(o + i + 2) == natural) {
-        uint16_t v = htons((uint16_t)big);
-        PatchField(th, 20 + i + 2, &v, 2, th + 16);
-      }
-      return;
-    }
-    i += l;
-  }
-}
-
 }  // namespace
 
 bool InboundFrame(const FrameRules& r, const VnetHdr* h, uint8_t* f, size_t len) {
@@ -142,11 +111,10 @@ bool InboundFrame(const FrameRules& r, const VnetHdr* h, uint8_t* f, size_t len)
     if (c == 0 && off == 6) c = 0xffff;  // UDP: 0 would mean "no checksum"
     memcpy(f + start + off, &c, 2);
   }
-  if (!r.raise_mss && !r.dns_nat) return true;
+  if (!r.dns_nat) return true;
   Packet p;
   if (!Parse(f, len, &p) || !IsTcpOrUdp(p)) return true;
-  if (r.raise_mss && p.proto == IPPROTO_TCP && (f[p.l4 + 13] & kTcpSyn)) RaiseMss(r, f, p);
-  if (r.dns_nat && p.family == 4) {
+  if (p.family == 4) {
     uint32_t dst;
     memcpy(&dst, f + kEth + 16, 4);
     if (dst == r.dns_addr && Be16(f + p.l4 + 2) == 53) {

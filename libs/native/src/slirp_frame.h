@@ -4,11 +4,11 @@
 //   partial checksum (CSUM offload) or be one 64 KiB TCP super-segment (TSO);
 //   the checksum is completed here, since libslirp verifies every checksum.
 //   Frames to the namespace carry "checksum valid", and a TCP segment larger
-//   than the link MTU goes out as one GSO frame that the kernel cuts up.
-// - Large segments towards the namespace: the MSS in the namespace's SYNs is
-//   raised to what libslirp's own MTU allows, so libslirp sends up to 64 KiB
-//   per segment, which leave as GSO frames (the namespace's TCP sees what GRO
-//   would have made of MSS-sized segments).
+//   than the link MTU goes out as one GSO frame that the kernel cuts up (the
+//   namespace's TCP sees what GRO would have made of MSS-sized segments).
+//   libslirp then runs with a 64 KiB MTU whatever the link's: it never
+//   applies the MSS of a connection the namespace opens, and sends segments
+//   of min(its MTU - 40, 32 KiB).
 // - DNS redirection: the namespace's DNS address (port 53, UDP and TCP) is
 //   translated to another address and port, and replies back, statelessly.
 #pragma once
@@ -35,7 +35,6 @@ struct FrameRules {
   int mtu = 1500;              // the namespace's link MTU
   bool vnet_hdr = false;       // frames carry a a VnetHdr first
   int slirp_mtu = 1500;        // libslirp's if_mtu/if_mru
-  bool raise_mss = false;      // rewrite SYN MSS mtu-based -> slirp_mtu-based
   // DNS: (dns_addr, 53) seen by the namespace <-> (dns_target, dns_target_port)
   // seen by libslirp. Network byte order. Off when dns_nat is false.
   bool dns_nat = false;

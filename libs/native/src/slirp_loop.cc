@@ -136,7 +136,7 @@ bool SlirpEngine::ReadTap() {
       if (errno == EAGAIN) return true;
       // EBADFD: the device was deleted (its namespace is gone, or someone
       // ran "ip link del"): the normal end of the engine.
-      if (errno == EBADFD || errno == ENXIO || errno == EIO) End(EndReason::kTapGone, errno, "read tap");
+      if (errno == EBADFD) End(EndReason::kTapGone, errno, "read tap");
       else End(EndReason::kError, errno, "read tap");
       return false;
     }

@@ -126,13 +126,15 @@ function listen(t: Test, s: Server, host: string): Promise<number> {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const big = Buffer.alloc(3 << 20, 'rootlesskit builtin NAT, 0123456789abcdef\n');
 
-/** HTTP on the host's loopback: GET /big sends 3 MiB, POST answers the sha256 of the body. */
+/** HTTP on the host's loopback: GET /big sends 3 MiB, /slow answers after 400 ms, POST answers the sha256 of the body. */
 async function httpServer(t: Test, host = '127.0.0.1'): Promise<number> {
   const s = createServer((req, res) => {
     if (req.method === 'POST') {
       const h = createHash('sha256');
       req.on('data', (d) => h.update(d));
       req.on('end', () => res.end(h.digest('hex')));
+    } else if (req.url === '/slow') {
+      setTimeout(() => res.end('slow hello\n'), 400);
     } else if (req.url === '/big') {
       res.end(big);
     } else {
@@ -317,6 +319,17 @@ t.test('the engine ends with onExit when the tap is deleted', async (t) => {
   const r = await ns.run(['ip', 'link', 'del', 'tap0']);
   t.equal(r.code, 0, r.stderr);
   t.same(await ended, { reason: 'tap-gone' });
+});
+
+t.test('the link going down and up again does not end the engine', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
+  const port = await httpServer(t);
+  engine(t, ns, { mtu: 1500, vnetHdr: true }, (e) => t.fail(`ended: ${JSON.stringify(e)}`));
+  // The answer comes while the link is down: writes to the tap fail (EIO) for a while.
+  const flap = await ns.run(['sh', '-c', `curl -sS -m 10 http://10.0.2.2:${port}/slow & sleep 0.1; ip link set tap0 down; sleep 0.7; ip link set tap0 up; ip route add default via 10.0.2.2; wait`]);
+  t.equal(flap.stdout, 'slow hello\n', `TCP recovers once the link is back ${flap.stderr}`);
+  const after = await ns.run(['curl', '-sS', '-m', '10', `http://10.0.2.2:${port}/`]);
+  t.equal(after.stdout, 'hello from the host\n', after.stderr);
 });
 
 // ---- bad input ----
