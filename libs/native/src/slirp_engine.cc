@@ -29,8 +29,12 @@ int64_t MonotonicNs() {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-// libslirp's view of the engine's MTU: with virtio-net headers libslirp
-// takes and makes 64 KiB segments whatever the link MTU (GSO both ways).
+// libslirp's MTU with virtio-net headers, whatever the link's: the namespace
+// hands over 64 KiB TSO frames, and libslirp sends TCP segments of
+// min(its MTU - 40, 32 KiB) (it never applies the MSS of a connection the
+// namespace opens), which leave as GSO frames. Datagrams bigger than the
+// link MTU reach the namespace whole (the kernel takes them; forwarding
+// fragments them).
 constexpr int kBigMtu = 65520;
 
 struct SlirpCallbacks {

@@ -6,9 +6,6 @@
 //   Frames to the namespace carry "checksum valid", and a TCP segment larger
 //   than the link MTU goes out as one GSO frame that the kernel cuts up (the
 //   namespace's TCP sees what GRO would have made of MSS-sized segments).
-//   libslirp then runs with a 64 KiB MTU whatever the link's: it never
-//   applies the MSS of a connection the namespace opens, and sends segments
-//   of min(its MTU - 40, 32 KiB).
 // - DNS redirection: the namespace's DNS address (port 53, UDP and TCP) is
 //   translated to another address and port, and replies back, statelessly.
 #pragma once
@@ -29,11 +26,11 @@ struct VnetHdr {
   uint16_t csum_offset;  // where the checksum goes, from csum_start
 };
 constexpr uint8_t kVnetNeedsCsum = 1, kVnetDataValid = 2;
-constexpr uint8_t kGsoNone = 0, kGsoTcp4 = 1, kGsoUdp = 3, kGsoTcp6 = 4, kGsoEcn = 0x80;
+constexpr uint8_t kGsoNone = 0, kGsoTcp4 = 1, kGsoTcp6 = 4;
 
 struct FrameRules {
   int mtu = 1500;              // the namespace's link MTU
-  bool vnet_hdr = false;       // frames carry a a VnetHdr first
+  bool vnet_hdr = false;       // frames carry a VnetHdr first
   int slirp_mtu = 1500;        // libslirp's if_mtu/if_mru
   // DNS: (dns_addr, 53) seen by the namespace <-> (dns_target, dns_target_port)
   // seen by libslirp. Network byte order. Off when dns_nat is false.

@@ -25,7 +25,9 @@ struct Running {
   napi_env env;
 };
 
-std::map<uint32_t, Running> g_engines;  // touched on the JS thread only
+// Running engines. Touched on the JS thread only (one addon instance per
+// process is what the commands use; worker threads would need a lock).
+std::map<uint32_t, Running> g_engines;
 uint32_t g_next_id = 1;
 std::set<napi_env> g_hooked;  // envs with a cleanup hook
 
@@ -173,16 +175,17 @@ Napi::Value SlirpStart(const Napi::CallbackInfo& info) {
     o.pidfd = fcntl(o.pidfd, F_DUPFD_CLOEXEC, 3);
     if (o.pidfd < 0) throw ErrnoError(env, errno, "fcntl", "pidfd");
   }
+  auto tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "rk-slirp", 0, 1);
   int err = 0;
   std::string what;
   SlirpEngine* e = SlirpEngine::Create(o, &err, &what);
   if (!e) {
     if (o.pidfd >= 0) close(o.pidfd);
+    tsfn.Release();
     throw ErrnoError(env, err, what);
   }
   if (g_hooked.insert(env).second) napi_add_env_cleanup_hook(env, CleanupHook, env);
   uint32_t id = g_next_id++;
-  auto tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "rk-slirp", 0, 1);
   g_engines[id] = Running{e, tsfn, env};
   e->Start([id, tsfn]() mutable {
     // On the engine thread, once, when it ended on its own.
