@@ -9,6 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -271,6 +272,9 @@ t.test('IPv6: the host\'s ::1 through fd00::2', { skip: !existsSync('/proc/sys/n
 
 // ---- lifecycle ----
 
+// libuv starts its thread pool on first use: start it now, so that counting
+// threads below only sees the engine's.
+await readFile('/proc/self/stat');
 const fdCount = () => readdirSync('/proc/self/fd').length;
 const threadCount = () => readdirSync('/proc/self/task').length;
 const threadNames = () => readdirSync('/proc/self/task').map((id) => readFileSync(`/proc/self/task/${id}/comm`, 'utf8').trim());
