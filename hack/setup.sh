@@ -14,7 +14,7 @@ PACKAGES=(
   slirp4netns passt libslirp-dev
   iproute2 socat iperf3 hyperfine
   rootlesskit     # Debian's Go rootlesskit: the reference we compare against
-  util-linux procps psmisc curl
+  util-linux procps psmisc curl iputils-ping
   python3 make g++
 )
 missing=()

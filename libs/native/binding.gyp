@@ -13,10 +13,16 @@
         "src/watch.cc",
         "src/sock.cc",
         "src/netlink.cc",
-        "src/nsexec.cc"
+        "src/nsexec.cc",
+        "src/slirp_csum.cc",
+        "src/slirp_frame.cc",
+        "src/slirp_engine.cc",
+        "src/slirp_loop.cc",
+        "src/slirp_js.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall"]
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "<!@(pkg-config --cflags slirp 2>/dev/null || echo -I/usr/include/slirp)"],
+      "libraries": ["<!@(pkg-config --libs slirp 2>/dev/null || echo -lslirp)"]
     }
   ]
 }

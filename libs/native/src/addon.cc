@@ -33,6 +33,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("makePipe", Napi::Function::New(env, MakePipe, "makePipe"));
   exports.Set("nsRun", Napi::Function::New(env, NsRunJs, "nsRun"));
   exports.Set("openNamespaces", Napi::Function::New(env, OpenNamespaces, "openNamespaces"));
+  exports.Set("slirpStart", Napi::Function::New(env, SlirpStart, "slirpStart"));
+  exports.Set("slirpStop", Napi::Function::New(env, SlirpStop, "slirpStop"));
+  exports.Set("slirpStats", Napi::Function::New(env, SlirpStats, "slirpStats"));
   Constants(env, exports);
   return exports;
 }

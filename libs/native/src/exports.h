@@ -15,4 +15,7 @@ Napi::Value WhenReadable(const Napi::CallbackInfo& info);  // sock.cc
 Napi::Value MakePipe(const Napi::CallbackInfo& info);        // fsops.cc
 Napi::Value NsRunJs(const Napi::CallbackInfo& info);        // nsexec.cc
 Napi::Value OpenNamespaces(const Napi::CallbackInfo& info); // nsexec.cc
+Napi::Value SlirpStart(const Napi::CallbackInfo& info);     // slirp_js.cc
+Napi::Value SlirpStop(const Napi::CallbackInfo& info);      // slirp_js.cc
+Napi::Value SlirpStats(const Napi::CallbackInfo& info);     // slirp_js.cc
 }  // namespace rk

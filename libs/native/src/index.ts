@@ -82,8 +82,67 @@ export interface OpenedNamespaces {
   inodes: Record<string, number>;
 }
 
+/** Options of the userspace NAT engine (libslirp on a native thread); see slirpStart. */
+export interface SlirpOptions {
+  /** fd of /dev/net/tun attached to the namespace's tap (IFF_TAP|IFF_NO_PI); the engine takes it over. */
+  tapFd: number;
+  /** The tap's MTU, 68..65521. Default 1500. */
+  mtu?: number;
+  /** The tap was opened with IFF_VNET_HDR: checksum and TSO offloads are turned on and used both ways. */
+  vnetHdr?: boolean;
+  /** IPv4 network of the namespace side. Default 10.0.2.0 with prefix 24. */
+  network?: string;
+  prefix?: number;
+  /** The namespace's own address (DHCP hands it out). Default network + 100. */
+  guest?: string;
+  /** The gateway: host services answer here, and it is the host's 127.0.0.1 unless disableHostLoopback. Default network + 2 (slirp4netns); upstream's gvisor-tap-vsock layout uses network + 1 for gateway and DNS. */
+  host?: string;
+  /** The DNS forwarder's address (may equal host). Default network + 3. */
+  dns?: string;
+  /** Refuse connections to the gateway's ports (the host's 127.0.0.1). */
+  disableHostLoopback?: boolean;
+  /** IPv6: prefix6/prefix6Len (default fd00::/64), host6 (prefix::2), dns6 (prefix::3). The caller configures the namespace's address (e.g. fd00::100/64); router advertisements also offer SLAAC. */
+  ipv6?: boolean;
+  prefix6?: string;
+  prefix6Len?: number;
+  host6?: string;
+  dns6?: string;
+  /** For tests: DNS sent to `dns` (IPv4, port 53, UDP and TCP) goes to this "IPv4:PORT" instead of the host's resolv.conf nameserver. */
+  dnsUpstream?: string;
+  /** A pidfd (dup'd): the engine ends with reason 'exited' when that process exits (the tap itself keeps the namespace alive). */
+  pidfd?: number;
+}
+
+/** Why the engine ended on its own. */
+export type SlirpExit =
+  | { reason: 'exited' }
+  | { reason: 'tap-gone' }
+  | { reason: 'error'; error: NodeJS.ErrnoException };
+
+export interface SlirpStats {
+  /** Frames from the namespace, and their bytes (a GSO frame counts once). */
+  inPackets: number;
+  inBytes: number;
+  /** Frames to the namespace. */
+  outPackets: number;
+  outBytes: number;
+  inDropped: number;
+  outDropped: number;
+  /** Of those, 64 KiB TCP super-frames (virtio-net GSO). */
+  inGso: number;
+  outGso: number;
+  guestErrors: number;
+}
+
+declare const slirpHandleBrand: unique symbol;
+/** A running NAT engine. */
+export type SlirpHandle = number & { readonly [slirpHandleBrand]: true };
+
 interface Addon {
   makePipe(): [number, number];
+  slirpStart(opts: SlirpOptions, onExit: (e: SlirpExit) => void): SlirpHandle;
+  slirpStop(h: SlirpHandle): boolean;
+  slirpStats(h: SlirpHandle): SlirpStats | null;
   nsRun(nsFds: number[], ops: NsOp[]): number[];
   openNamespaces(pid: number, kinds: string[]): OpenedNamespaces;
   listenUnix(path: string): number;
@@ -155,3 +214,16 @@ export const ReportKind = { Error: 1, ExecOk: 2, Status: 3 } as const;
 /** Negative stages of a report; a stage >= 0 is an index into the plan. */
 export const Stage = { Exec: -1, Gate: -2, Fds: -3, Setup: -4, Reaper: -5 } as const;
 export const REPORT_SIZE = 16;
+
+/**
+ * Starts the userspace NAT engine (libslirp) on a dedicated native thread,
+ * serving the tap opts.tapFd. Throws a TypeError for bad options and a
+ * Node-style error when the tap or libslirp cannot be set up (the fd then
+ * stays the caller's). onExit runs once, from the event loop, if the engine
+ * ends on its own; a running engine keeps the event loop alive.
+ */
+export const slirpStart = addon.slirpStart;
+/** Stops the engine: joins its thread, closes the tap fd. false when it had already ended. */
+export const slirpStop = addon.slirpStop;
+/** Packet and byte counters of a running engine (null once it ended). */
+export const slirpStats = addon.slirpStats;
