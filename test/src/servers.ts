@@ -86,3 +86,19 @@ try: print(s.recvfrom(65535)[0].decode())
 except socket.timeout: print("timeout")`;
   return ['python3', '-c', script, host, String(port), text];
 }
+
+/** A DNS responder on 127.0.0.1 (UDP): every A query is answered with 198.51.100.7 (never a resolver off this machine). */
+export async function dnsServer(): Promise<Server> {
+  const port = await freePort();
+  const script = `import socket,struct,sys
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1])))
+while True:
+    q,a=s.recvfrom(512)
+    i=12
+    while q[i]: i+=q[i]+1
+    qend=i+5
+    h=q[:2]+b"\\x81\\x80"+q[4:6]+b"\\x00\\x01\\x00\\x00\\x00\\x00"
+    ans=b"\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04"+bytes([198,51,100,7])
+    s.sendto(h+q[12:qend]+ans,a)`;
+  return startServer(['python3', '-c', script, String(port)], port, listening(port, 'udp'));
+}
