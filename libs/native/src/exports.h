@@ -15,4 +15,14 @@ Napi::Value WhenReadable(const Napi::CallbackInfo& info);  // sock.cc
 Napi::Value MakePipe(const Napi::CallbackInfo& info);        // fsops.cc
 Napi::Value NsRunJs(const Napi::CallbackInfo& info);        // nsexec.cc
 Napi::Value OpenNamespaces(const Napi::CallbackInfo& info); // nsexec.cc
+// fsat.cc: files relative to a directory fd, pidfds, ignoring inherited signals
+Napi::Value OpenAt(const Napi::CallbackInfo& info);
+Napi::Value UnlinkAt(const Napi::CallbackInfo& info);
+Napi::Value MkfifoAt(const Napi::CallbackInfo& info);
+Napi::Value MkdirAt(const Napi::CallbackInfo& info);
+Napi::Value StatAt(const Napi::CallbackInfo& info);
+Napi::Value RenameAt(const Napi::CallbackInfo& info);
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
+Napi::Value PidfdSignal(const Napi::CallbackInfo& info);
+Napi::Value IgnoreSignals(const Napi::CallbackInfo& info);
 }  // namespace rk
