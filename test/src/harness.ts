@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const binDir = join(repoRoot, 'node_modules/.bin');
+/** The commands under test: this checkout's, or another's (RK_TEST_BIN_DIR, e.g. to show a test fails on older code). */
+export const binDir = process.env.RK_TEST_BIN_DIR ?? join(repoRoot, 'node_modules/.bin');
 export const testUser = process.env.RK_TEST_USER ?? 'rktest';
 export const isRoot = process.getuid?.() === 0;
 
@@ -49,6 +50,10 @@ function envArgs(user: string): string[] {
 
 /** A second user the CI set-up creates without subordinate IDs (for the error path). */
 export const noSubidUser = process.env.RK_TEST_USER_NOSUBID ?? 'rktest-nosubid';
+/** Another local user (no subordinate IDs) that security tests run as the attacker; needs root to switch to. */
+export const attackerUser = process.env.RK_TEST_USER_ATTACKER ?? 'rktest-attacker';
+/** Why tests that switch to another user are skipped (false when they can run). */
+export const needsRoot: string | false = isRoot ? false : 'needs root to run a command as another user';
 
 export interface RunResult {
   code: number | null;
@@ -75,16 +80,17 @@ export function run(argv: string[], opts: { input?: string; env?: NodeJS.Process
 }
 
 /** Starts argv as the test user in the background (own process group). */
-export function start(argv: string[], opts: SpawnOptions & { env?: NodeJS.ProcessEnv } = {}) {
-  const full = asUser(argv);
+export function start(argv: string[], opts: SpawnOptions & { env?: NodeJS.ProcessEnv; user?: string } = {}) {
+  const full = asUser(argv, opts.user);
   const extra = opts.env ?? {};
   const finalArgv = isRoot
     ? [...full.slice(0, full.indexOf('env') + 1), ...Object.entries(extra).map(([k, v]) => `${k}=${v}`), ...full.slice(full.indexOf('env') + 1)]
     : full;
+  const { user: _user, ...spawnOpts } = opts;
   return spawn(finalArgv[0]!, finalArgv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: '/',
-    ...opts,
+    ...spawnOpts,
     env: isRoot ? process.env : userEnv(extra),
   });
 }

@@ -10,7 +10,7 @@ import { API_SOCK_FILE, StateDir } from '@rk/state';
 import { listenUnix, whenReadable, type PlanStep } from '@rk/native';
 import { normalize } from 'node:path';
 import { driverFor, netMountPlan, writeStateFile, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
-import { closeSync, rmSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import type { Args } from './flags.js';
 import { socketActivation } from './listen-fds.js';
 
@@ -47,12 +47,10 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
   if (a['copy-up'].length === 0) add(propagationSteps(a.propagation as Propagation), () => `set mount propagation ${a.propagation} on /`);
   else add(copyUp.steps, (i) => copyUp.describe(i));
   if (a.pidns) add(procPlan(), () => 'mount a fresh /proc for the PID namespace');
-  const cleanupDirs = [...copyUp.cleanup];
   if (ns.net) {
     add([{ op: 'ifup', name: 'lo' }], () => 'bring up the loopback interface');
     const sys = sysfsPlan();
     add(sys.steps, (i) => sys.describe[i]!);
-    cleanupDirs.push(...sys.cleanup);
     if (netCfg!.driver !== 'none') {
       const etcCopiedUp = a['copy-up'].some((d) => normalize(d).replace(/(.)\/$/, '$1') === '/etc');
       if (!etcCopiedUp) log.warn(NO_COPY_UP_WARNING);
@@ -106,7 +104,6 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     stopForwarding();
     if (api) void api.then((server) => server.close()).catch(() => {});
     else if (apiFd >= 0) closeSync(apiFd);
-    for (const dir of cleanupDirs) rmSync(dir, { recursive: true, force: true });
     state.remove();
   };
   try {

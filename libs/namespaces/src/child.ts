@@ -150,6 +150,10 @@ function stageError(rec: number[], opts: StartOptions): RkError {
       return new RkError(`cannot start the command under the PID-1 reaper: ${code}`);
     default: {
       const what = opts.describeStep ? opts.describeStep(stage) : `step ${stage} of the mount plan`;
+      const op = opts.plan?.[stage]?.op;
+      if (code === 'ENOSYS' && (op === 'cloneTree' || op === 'moveTree')) {
+        return new RkError(`${what}: ENOSYS: this kernel lacks open_tree/move_mount (Linux 5.2 or later is needed)`);
+      }
       return new RkError(`${what}: ${code}${hint}`);
     }
   }
