@@ -95,11 +95,18 @@ export function start(argv: string[], opts: SpawnOptions & { env?: NodeJS.Proces
   });
 }
 
-/** A fresh directory owned by the test user. */
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of tempDirs) spawnSync('rm', ['-rf', '--one-file-system', d]);
+});
+
+/** A fresh directory owned by the test user (removed when the test file's process exits). */
 export function tempDir(prefix = 'rk-test-'): string {
   const r = run(['mktemp', '-d', `/tmp/${prefix}XXXXXX`]);
   if (r.code !== 0) throw new Error(`mktemp failed: ${r.stderr}`);
-  return r.stdout.trim();
+  const dir = r.stdout.trim();
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** Polls until fn() is true (tests only; bounded). */

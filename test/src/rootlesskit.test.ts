@@ -156,7 +156,10 @@ t.test('refusals as upstream, one line each', async (t) => {
   t.equal(stateDirs(), before, 'no state dir or staging dir left behind by failed starts');
   const ro = run(['rootlesskit', '--state-dir=/proc/rk-not-writable', 'true']);
   t.equal(ro.code, 1);
-  t.match(ro.stderr, /not writable/);
+  t.match(ro.stderr, /cannot be created/);
+  const devnull = run(['rootlesskit', '--state-dir=/dev/null', 'true']);
+  t.equal(devnull.code, 1);
+  t.equal(devnull.stderr, '[rootlesskit:parent] error: state dir /dev/null is not a directory: choose a directory for --state-dir (e.g. under $XDG_RUNTIME_DIR)\n');
 });
 
 t.test('--version, --print-semver, --debug log prefixes', async (t) => {

@@ -60,7 +60,7 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
     }
     if (state) state.writeChildPid(child.pid);
     if (args.gate && state) {
-      const gate = createGate(state.path);
+      const gate = createGate(state);
       log.debug(`waiting at ${state.file('gate')}`);
       await Promise.race([gate.opened, child.exited]);
       gate.close();

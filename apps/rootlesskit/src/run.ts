@@ -7,7 +7,7 @@ import { copyUpPlan, propagationSteps, type Propagation } from '@rk/copyup';
 import { computeIdMaps, writeIdMaps } from '@rk/idmap';
 import { Child, envList, evacuateCgroup2, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
 import { API_SOCK_FILE, StateDir } from '@rk/state';
-import { listenUnix, whenReadable, type PlanStep } from '@rk/native';
+import { whenReadable, type PlanStep } from '@rk/native';
 import { normalize } from 'node:path';
 import { driverFor, netMountPlan, writeStateFile, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
 import { closeSync } from 'node:fs';
@@ -127,7 +127,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     state.writeChildPid(child.pid);
     const socketPath = state.file(API_SOCK_FILE);
     try {
-      apiFd = listenUnix(socketPath);
+      apiFd = state.listen(API_SOCK_FILE);
     } catch (e) {
       throw new RkError(`cannot serve the API on ${socketPath}: ${(e as Error).message}: use a shorter or writable --state-dir`);
     }
