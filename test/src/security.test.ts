@@ -4,7 +4,8 @@
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { asUser, attackerUser, needsRoot, run, start, tempDir, testUser, waitFor } from './harness.js';
+import { join } from 'node:path';
+import { asUser, attackerUser, binDir, needsRoot, run, start, tempDir, testUser, waitFor } from './harness.js';
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const sh = (argv: string[]) => argv.map(q).join(' ');
@@ -151,4 +152,33 @@ t.test('item 4: a restart after SIGKILL works on a dir left by upstream\'s rootl
     t.same(again.stdout.trim().split('\n').sort(), ['api.sock', 'child_pid', 'lock'], `stale files of ${killed} wiped`);
     t.notOk(existsSync(s), 'state dir removed at exit');
   }
+});
+
+t.test('item 2: rk-idmap run as root never maps a process of another user', { skip: needsRoot }, async (t) => {
+  // The attacker's process in a new user namespace, its PID in a state dir of theirs.
+  const p = start(['unshare', '--user', '--', 'sleep', '60'], { user: attackerUser });
+  t.teardown(() => {
+    try {
+      process.kill(p.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  });
+  await waitFor(() => {
+    try {
+      return readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim() === 'sleep';
+    } catch {
+      return false;
+    }
+  });
+  const dir = attackerDir(t);
+  run(['sh', '-c', `printf %s ${p.pid} > ${dir}/child_pid`], { user: attackerUser });
+  const rkIdmap = join(binDir, 'rk-idmap');
+  for (const args of [['--map-root', '--state-dir', dir], ['--map-root', String(p.pid)]]) {
+    const r = spawnSync(rkIdmap, args, { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    t.equal(r.status, 1, `as root: rk-idmap ${args.join(' ')} is refused`);
+    t.match(r.stderr, new RegExp(`^rk-idmap: error: process ${p.pid} belongs to uid \\d+, not to uid 0 whose IDs would be mapped`), args.join(' '));
+  }
+  t.equal(readFileSync(`/proc/${p.pid}/uid_map`, 'utf8'), '', 'the attacker\'s process got no map (it would have been real root)');
+  t.equal(readFileSync(`/proc/${p.pid}/setgroups`, 'utf8'), 'allow\n', 'nor was setgroups written');
 });
