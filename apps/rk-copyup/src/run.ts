@@ -1,7 +1,8 @@
 // Executes a copy-up plan in this process's mount namespace, then execs CMD.
 import { RkError, type Logger } from '@rk/cli';
 import type { MountPlan } from '@rk/copyup';
-import { constants, exec, runPlan, type PlanStep } from '@rk/native';
+import { constants, exec, runPlan, type Bytes, type InheritedSignals, type PlanStep } from '@rk/native';
+import { execError } from '@rk/namespaces';
 
 /** Runs every step; on failure throws a one-line RkError (nothing to undo: no step makes anything outside this mount namespace). */
 export function executePlan(plan: MountPlan, log: Logger): void {
@@ -30,12 +31,13 @@ function hint(step: PlanStep, code: string | undefined): string {
   return '';
 }
 
-/** execve CMD; only returns by throwing (126 cannot execute, 127 not found). */
-export function execCommand(file: string, argv: string[], env: string[]): never {
+/** execve CMD; only returns by throwing (126 cannot execute or bad interpreter, 127 not found). */
+export function execCommand(file: Bytes, argv: Bytes[], env: Bytes[], signals?: InheritedSignals): never {
   try {
-    return exec(file, argv, env);
+    return exec(file, argv, env, [], signals);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new RkError(`${argv[0]}: cannot execute: ${code ?? String(e)}`, code === 'ENOENT' ? 127 : 126, { cause: e });
+    const err = execError(file, String(argv[0]), code ?? String(e));
+    throw new RkError(err.message, err.exitCode, { cause: e });
   }
 }

@@ -23,6 +23,7 @@ export function baseParser(
       'populate--': true,
       'strip-aliased': true,
       'boolean-negation': false,
+      'parse-positional-numbers': false,
     })
     .strict()
     .version(VERSION)
