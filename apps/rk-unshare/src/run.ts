@@ -66,8 +66,19 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
     if (args.gate && state) {
       const gate = createGate(state);
       log.debug(`waiting at ${state.file('gate')}`);
-      await Promise.race([gate.opened, child.exited]);
+      const early = await Promise.race([gate.opened.then(() => undefined), child.exited]);
       gate.close();
+      if (early) {
+        // Killed (or gone) while held: CMD never ran. Say so, as a signal's death is said after exec.
+        cleanup();
+        const name = shown(argv[0]!);
+        if (early.signal) {
+          log.error(`${name} was killed by ${early.signal} before release (it was held at ${state.file('gate')})`);
+          return 255;
+        }
+        log.error(`${name} was not started: the held child exited with status ${early.code} before release`);
+        return early.code || 1;
+      }
     }
     child.release();
     await child.started;
