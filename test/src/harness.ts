@@ -38,7 +38,11 @@ export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** argv prefix that switches to the test user (empty when not root). */
 export function asUser(argv: string[], user = testUser): string[] {
-  if (!isRoot) return argv;
+  if (!isRoot) {
+    // Never run a command meant for another user as ourselves: that test must be skipped (needsRoot).
+    if (user !== testUser) throw new Error(`cannot run as ${user} without root: skip this test when not root (needsRoot)`);
+    return argv;
+  }
   return ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--reset-env', '--', 'env', ...envArgs(user), ...argv];
 }
 
