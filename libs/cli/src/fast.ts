@@ -97,7 +97,6 @@ export function fastParse(args: string[], table: FlagTable, opts: { haltAtComman
       'camel-case-expansion': false,
       'strip-aliased': true,
       'boolean-negation': false,
-      'parse-positional-numbers': false,
     },
   });
   if (r.error) return undefined;

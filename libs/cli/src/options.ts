@@ -23,7 +23,6 @@ export function baseParser(
       'populate--': true,
       'strip-aliased': true,
       'boolean-negation': false,
-      'parse-positional-numbers': false,
     })
     .strict()
     .version(VERSION)
