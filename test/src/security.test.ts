@@ -141,7 +141,12 @@ t.test('item 4: a restart after SIGKILL works on a dir left by upstream\'s rootl
     t.teardown(() => spawnSync('rm', ['-rf', dir]));
     const s = `${dir}/s`;
     const p = start([killed, '--state-dir', s, 'sleep', '100']);
-    await waitFor(() => existsSync(`${s}/api.sock`) && existsSync(`${s}/child_pid`));
+    let err = '';
+    let gone = false;
+    p.stderr!.on('data', (d) => (err += d));
+    p.on('exit', () => (gone = true));
+    await waitFor(() => gone || (existsSync(`${s}/api.sock`) && existsSync(`${s}/child_pid`)), 30_000);
+    t.notOk(gone, `${killed} is running: ${err}`);
     const pid = Number(readFileSync(`${s}/child_pid`, 'utf8'));
     process.kill(p.pid!, 'SIGKILL');
     await waitFor(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z');
