@@ -2,21 +2,26 @@
 // one Node process. The child is cloned into its namespaces and held at a
 // gate; its ID maps are written; it then runs its mount plan (propagation,
 // /proc, copy-up) natively and execs CMD. No Node process runs inside.
-import { RkError, type Logger } from '@rk/cli';
+import { RkError, inherited, rawCommand, rawEnv, shown, type Logger } from '@rk/cli';
 import { copyUpPlan, propagationSteps, type Propagation } from '@rk/copyup';
 import { computeIdMaps, writeIdMaps } from '@rk/idmap';
-import { Child, envList, evacuateCgroup2, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
+import { Child, evacuateCgroup2, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
 import { API_SOCK_FILE, StateDir } from '@rk/state';
-import { listenUnix, whenReadable, type PlanStep } from '@rk/native';
+import { ignoreSignals, whenReadable, type PlanStep } from '@rk/native';
 import { normalize } from 'node:path';
 import { driverFor, netMountPlan, writeStateFile, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
-import { closeSync, rmSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import type { Args } from './flags.js';
 import { socketActivation } from './listen-fds.js';
 
 export async function run(a: Args, cmd: string[], version: string, log: Logger, netCfg?: NetConfig): Promise<number> {
   const childLog = log.withPrefix('[rootlesskit:child ]');
-  const file = resolveCommand(cmd[0]!);
+  const argv = rawCommand(cmd);
+  const file = resolveCommand(argv[0]!);
+  const caller = inherited();
+  // Signals the caller ignored (nohup, a background job of a script) stay
+  // ignored here, as they would for CMD without us: Node reset them.
+  if (caller) ignoreSignals(caller.ignore);
   const reaper = a.reaper === 'true' || (a.reaper === 'auto' && a.pidns);
   const ns: NamespaceSet = { user: true, mount: true, net: netCfg !== undefined && !netCfg.detachNetns, pid: a.pidns, uts: a.utsns, ipc: a.ipcns, cgroup: a.cgroupns };
 
@@ -47,12 +52,10 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
   if (a['copy-up'].length === 0) add(propagationSteps(a.propagation as Propagation), () => `set mount propagation ${a.propagation} on /`);
   else add(copyUp.steps, (i) => copyUp.describe(i));
   if (a.pidns) add(procPlan(), () => 'mount a fresh /proc for the PID namespace');
-  const cleanupDirs = [...copyUp.cleanup];
   if (ns.net) {
     add([{ op: 'ifup', name: 'lo' }], () => 'bring up the loopback interface');
     const sys = sysfsPlan();
     add(sys.steps, (i) => sys.describe[i]!);
-    cleanupDirs.push(...sys.cleanup);
     if (netCfg!.driver !== 'none') {
       const etcCopiedUp = a['copy-up'].some((d) => normalize(d).replace(/(.)\/$/, '$1') === '/etc');
       if (!etcCopiedUp) log.warn(NO_COPY_UP_WARNING);
@@ -70,19 +73,21 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     }
   }
 
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  // CMD's environment: ours byte for byte, plus ROOTLESSKIT_* (as upstream).
+  const activation = socketActivation(process.env, caller);
+  if (activation.skipped) log.debug(`socket activation not passed on: ${activation.skipped}`);
+  const env = rawEnv({
     ROOTLESSKIT_STATE_DIR: state.path,
     ROOTLESSKIT_PARENT_EUID: String(process.geteuid!()),
     ROOTLESSKIT_PARENT_EGID: String(process.getegid!()),
-  };
-  const activation = socketActivation(env);
+    ...(activation.fillListenPid ? { LISTEN_PID: '0' } : {}),
+  });
   let child: Child;
   try {
     child = new Child({
       file,
-      argv: cmd,
-      env: envList(env),
+      argv,
+      env,
       namespaces: ns,
       gate: true,
       plan,
@@ -90,13 +95,14 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
       reaper,
       fds: activation.fds,
       fillListenPid: activation.fillListenPid,
+      signals: caller,
     });
   } catch (e) {
     state.remove();
     throw e;
   }
   log.debug(`child ${child.pid} cloned, held at the gate`);
-  const stopForwarding = forwardSignals(child.pid, (sig) => log.debug(`forwarding ${sig} to ${child.pid}`));
+  const stopForwarding = forwardSignals(child.pid, (sig) => log.debug(`forwarding ${sig} to ${child.pid}`), caller?.ignored);
   log.debug('forwarding signals');
   let api: Promise<{ close(): Promise<void> }> | undefined;
   let net: StartedNetwork | undefined;
@@ -106,7 +112,6 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     stopForwarding();
     if (api) void api.then((server) => server.close()).catch(() => {});
     else if (apiFd >= 0) closeSync(apiFd);
-    for (const dir of cleanupDirs) rmSync(dir, { recursive: true, force: true });
     state.remove();
   };
   try {
@@ -130,7 +135,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     state.writeChildPid(child.pid);
     const socketPath = state.file(API_SOCK_FILE);
     try {
-      apiFd = listenUnix(socketPath);
+      apiFd = state.listen(API_SOCK_FILE);
     } catch (e) {
       throw new RkError(`cannot serve the API on ${socketPath}: ${(e as Error).message}: use a shorter or writable --state-dir`);
     }
@@ -154,7 +159,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     });
     child.release();
     await child.started;
-    childLog.debug(`executed ${cmd.join(' ')}`);
+    childLog.debug(`executed ${argv.map(shown).join(' ')}`);
   } catch (e) {
     await child.kill();
     netDied = netDied ?? 'stopped';

@@ -18,4 +18,14 @@ Napi::Value OpenNamespaces(const Napi::CallbackInfo& info); // nsexec.cc
 Napi::Value SlirpStart(const Napi::CallbackInfo& info);     // slirp_js.cc
 Napi::Value SlirpStop(const Napi::CallbackInfo& info);      // slirp_js.cc
 Napi::Value SlirpStats(const Napi::CallbackInfo& info);     // slirp_js.cc
+// fsat.cc: files relative to a directory fd, pidfds, ignoring inherited signals
+Napi::Value OpenAt(const Napi::CallbackInfo& info);
+Napi::Value UnlinkAt(const Napi::CallbackInfo& info);
+Napi::Value MkfifoAt(const Napi::CallbackInfo& info);
+Napi::Value MkdirAt(const Napi::CallbackInfo& info);
+Napi::Value StatAt(const Napi::CallbackInfo& info);
+Napi::Value RenameAt(const Napi::CallbackInfo& info);
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
+Napi::Value PidfdSignal(const Napi::CallbackInfo& info);
+Napi::Value IgnoreSignals(const Napi::CallbackInfo& info);
 }  // namespace rk

@@ -10,14 +10,27 @@ export type PlanStep =
   | { op: 'symlink'; target: string; path: string; optional?: boolean }
   | { op: 'ifup'; name: string; optional?: boolean }
   | { op: 'unlink'; path: string; optional?: boolean }
-  | { op: 'mkfile'; path: string; mode?: number; optional?: boolean };
+  | { op: 'mkfile'; path: string; mode?: number; optional?: boolean }
+  /** open_tree(path, OPEN_TREE_CLONE|AT_RECURSIVE): a detached copy of the mount tree at path, kept in `slot` (0..7). */
+  | { op: 'cloneTree'; path: string; slot: number; optional?: boolean }
+  /** move_mount the detached tree in `slot` onto target (closes the slot). */
+  | { op: 'moveTree'; slot: number; target: string; optional?: boolean };
+
+/** A path, argv element or environment entry: a string (UTF-8) or raw bytes. */
+export type Bytes = string | Buffer;
+
+/** Signal dispositions and mask for CMD: hex masks, bit (sig - 1) (as /proc/PID/status shows them). */
+export interface InheritedSignals {
+  ignore: string;
+  block: string;
+}
 
 export interface NativeSpawnOptions {
   /** Absolute path of the program (resolved before the call). */
-  file: string;
-  argv: string[];
-  /** "KEY=value" strings. */
-  env: string[];
+  file: Bytes;
+  argv: Bytes[];
+  /** "KEY=value" entries. */
+  env: Bytes[];
   /** CLONE_NEW* flags for clone(2). */
   cloneFlags: number;
   /** Hold the child before the plan and exec until a byte arrives on gateFd. */
@@ -32,6 +45,19 @@ export interface NativeSpawnOptions {
   reaper?: boolean;
   /** Replace the value of the env entry LISTEN_PID= with the PID of CMD (socket activation). */
   fillListenPid?: boolean;
+  /** Dispositions (SIG_IGN) and mask CMD gets right before exec (default: none ignored, none blocked). */
+  signals?: InheritedSignals;
+}
+
+/** What statAt reports (never following a final symlink). */
+export interface StatAtResult {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  dev: number;
+  ino: number;
 }
 
 export interface NativeSpawnResult {
@@ -151,7 +177,16 @@ interface Addon {
   runProgram(file: string, argv: string[], cb: (r: ProgramResult) => void): void;
   spawn(o: NativeSpawnOptions): NativeSpawnResult;
   /** execve; fds 0..2 and keepFds are passed on (close-on-exec and O_NONBLOCK cleared). */
-  exec(file: string, argv: string[], env: string[], keepFds?: number[]): never;
+  exec(file: Bytes, argv: Bytes[], env: Bytes[], keepFds?: number[], signals?: InheritedSignals): never;
+  openAt(dirfd: number, name: Bytes, flags: number, mode?: number): number;
+  unlinkAt(dirfd: number, name: Bytes, isDir: boolean): void;
+  mkfifoAt(dirfd: number, name: Bytes, mode: number): void;
+  mkdirAt(dirfd: number, name: Bytes, mode: number): void;
+  statAt(dirfd: number, name: Bytes): StatAtResult;
+  renameAt(dirfd: number, from: Bytes, to: Bytes, noReplace: boolean): void;
+  pidfdOpen(pid: number): number;
+  pidfdSignal(pidfd: number, sig: number): void;
+  ignoreSignals(hexMask: string): void;
   flock(fd: number, exclusive: boolean, nonblocking: boolean): boolean;
   mkfifo(path: string, mode: number): void;
   runPlan(plan: PlanStep[]): void;
@@ -201,12 +236,35 @@ export const nsRun = addon.nsRun;
 export const makePipe = addon.makePipe;
 /** Opens /proc/PID/ns/<kind> for each kind, pinned to the process by a pidfd (ESRCH when gone). */
 export const openNamespaces = addon.openNamespaces;
+// Files relative to a directory fd (O_CLOEXEC always added; names never
+// resolved through a final symlink by statAt), pidfds, inherited signals.
+/** openat(2): an fd (close-on-exec); dirfd constants.AT_FDCWD for a plain path. */
+export const openAt = addon.openAt;
+/** unlinkat(2); isDir: AT_REMOVEDIR (an empty dir only). */
+export const unlinkAt = addon.unlinkAt;
+/** mkfifoat(3). */
+export const mkfifoAt = addon.mkfifoAt;
+/** mkdirat(2). */
+export const mkdirAt = addon.mkdirAt;
+/** fstatat(2) with AT_SYMLINK_NOFOLLOW; name "" stats dirfd itself. */
+export const statAt = addon.statAt;
+/** renameat2(2) within one dir; noReplace: RENAME_NOREPLACE (EEXIST when `to` exists). */
+export const renameAt = addon.renameAt;
+/** pidfd_open(2): an fd that pins the process (close-on-exec). */
+export const pidfdOpen = addon.pidfdOpen;
+/** pidfd_send_signal(2); sig 0 checks the process is still there (ESRCH when not). */
+export const pidfdSignal = addon.pidfdSignal;
+/** SIG_IGN for each signal in the hex mask (bit sig-1), but SIGCHLD, SIGKILL, SIGSTOP. */
+export const ignoreSignals = addon.ignoreSignals;
+
 export const constants = addon.constants as {
   CLONE_NEWUSER: number; CLONE_NEWNS: number; CLONE_NEWNET: number; CLONE_NEWPID: number;
   CLONE_NEWUTS: number; CLONE_NEWIPC: number; CLONE_NEWCGROUP: number;
   MS_RDONLY: number; MS_NOSUID: number; MS_NODEV: number; MS_NOEXEC: number; MS_REMOUNT: number;
   MS_BIND: number; MS_MOVE: number; MS_REC: number; MS_PRIVATE: number; MS_SLAVE: number;
   MS_SHARED: number; MS_UNBINDABLE: number; MNT_DETACH: number; SIGKILL: number;
+  O_RDONLY: number; O_WRONLY: number; O_RDWR: number; O_CREAT: number; O_EXCL: number; O_NOFOLLOW: number;
+  O_DIRECTORY: number; O_NONBLOCK: number; O_TRUNC: number; O_APPEND: number; AT_FDCWD: number;
 };
 
 /** Report record kinds written by the child (see src/spawn.cc). */
