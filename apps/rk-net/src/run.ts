@@ -1,9 +1,8 @@
 // rk-net: start the driver for the namespace, then wait for the namespace to
 // empty, the driver to die, or a signal to stop us.
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename } from 'node:path';
 import { RkError, type Logger } from '@rk/cli';
-import { NET_JSON, resolveNetConfig, startNetwork, whenNamespaceEmpty, driverFor } from '@rk/net';
+import { NET_JSON, openStateFiles, resolveNetConfig, startNetwork, whenNamespaceEmpty, driverFor } from '@rk/net';
 import { readChildPid, releaseGate } from '@rk/state';
 import type { NetArgs } from './flags.js';
 
@@ -17,7 +16,8 @@ export async function runNet(a: NetArgs, log: Logger): Promise<number> {
   const stateDir = a['state-dir'];
   const pid = stateDir !== undefined ? readChildPid(stateDir) : parsePid(String((a as { pid?: unknown }).pid ?? [...a._, ...(a['--'] ?? [])][0]));
   await driverFor(cfg.driver).preflight?.(cfg, log);
-  const net = await startNetwork(pid, cfg, { stateDir, log });
+  const files = stateDir !== undefined ? openStateFiles(stateDir) : undefined;
+  const net = await startNetwork(pid, cfg, { files, log });
   const stopSignals = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -38,8 +38,9 @@ export async function runNet(a: NetArgs, log: Logger): Promise<number> {
   ]);
   log.debug(`stopping: ${why.reason}`);
   await net.stop();
-  if (stateDir !== undefined) {
-    for (const f of [join(stateDir, NET_JSON), ...Object.values(net.info.sockets)]) rmSync(f, { force: true });
+  if (files) {
+    for (const f of [NET_JSON, ...Object.values(net.info.sockets).map((p) => basename(p))]) files.remove(f);
+    files.close();
   }
   if (why.failed) throw new RkError(`network driver ${cfg.driver} stopped: ${why.reason}`);
   return 0;

@@ -9,7 +9,7 @@ import { Child, evacuateCgroup2, forwardSignals, procPlan, resolveCommand, sysfs
 import { API_SOCK_FILE, StateDir } from '@rk/state';
 import { ignoreSignals, whenReadable, type PlanStep } from '@rk/native';
 import { normalize } from 'node:path';
-import { driverFor, netMountPlan, writeStateFile, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
+import { driverFor, netMountPlan, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
 import { closeSync } from 'node:fs';
 import type { Args } from './flags.js';
 import { socketActivation } from './listen-fds.js';
@@ -118,8 +118,9 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     await writeIdMaps(child.pid, maps);
     log.debug('uid_map and gid_map written');
     if (netCfg) {
-      if (netCfg.detachNetns) writeStateFile(state.path, 'netns', '', 0o444);
-      net = await startNetwork(child.pid, netCfg, { stateDir: state.path, log });
+      if (netCfg.detachNetns) state.writeFile('netns', '', 0o444);
+      const files = { dir: state.path, write: (n: string, t: string, m?: number) => state.writeFile(n, t, m), remove: () => {} };
+      net = await startNetwork(child.pid, netCfg, { files, log });
       const started = net;
       void started.ended.then((reason) => {
         if (netDied !== undefined) return;

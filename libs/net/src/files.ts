@@ -1,7 +1,9 @@
 // The files a network driver leaves in the state dir for the child and for
 // other tools: resolv.conf and hosts (bound over /etc/resolv.conf and
 // /etc/hosts inside) and net.json (what the driver set up).
-import { closeSync, constants as fsc, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { RkError } from '@rk/cli';
+import { constants as c, openAt, statAt, unlinkAt } from '@rk/native';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { NetInfo } from './types.js';
@@ -26,20 +28,54 @@ export function hostsText(): string {
   return `${base}\n127.0.0.1 ${name}\n::1 ${name}\n`;
 }
 
-/** Creates DIR/name afresh (never through a symlink, never appending to someone else's file). */
-export function writeStateFile(dir: string, name: string, text: string, mode = 0o644): void {
-  const path = join(dir, name);
+/** Where a driver writes its files: a state dir, reached by its fd. */
+export interface StateFiles {
+  /** The dir's path (for paths handed to helper binaries and to the child's mount plan). */
+  dir: string;
+  /** Creates NAME afresh (O_EXCL|O_NOFOLLOW relative to the dir), replacing a stale one. */
+  write(name: string, text: string, mode?: number): void;
+  /** Removes NAME if it is there. */
+  remove(name: string): void;
+}
+
+/**
+ * A state dir another command made (e.g. rk-unshare's), opened by fd for our
+ * files: it must be the caller's own and not writable by group or others.
+ */
+export function openStateFiles(path: string): StateFiles & { close(): void } {
+  let fd: number;
   try {
-    unlinkSync(path);
-  } catch {
-    // not there
+    fd = openAt(c.AT_FDCWD, path, c.O_RDONLY | c.O_DIRECTORY);
+  } catch (e) {
+    throw new RkError(`cannot open the state dir ${path} (${(e as NodeJS.ErrnoException).code}): is a command running with --state-dir ${path}?`);
   }
-  const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, mode);
-  try {
-    writeSync(fd, text);
-  } finally {
+  const st = statAt(fd, '');
+  const me = process.geteuid!();
+  if (st.uid !== me || (st.mode & 0o022) !== 0) {
     closeSync(fd);
+    throw new RkError(`state dir ${path} must be yours and writable only by you (owner uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}): use the dir rk-unshare --state-dir made`);
   }
+  const files: StateFiles & { close(): void } = {
+    dir: path,
+    write(name, text, mode = 0o644) {
+      files.remove(name);
+      const f = openAt(fd, name, c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, mode);
+      try {
+        writeSync(f, text);
+      } finally {
+        closeSync(f);
+      }
+    },
+    remove(name) {
+      try {
+        unlinkAt(fd, name, false);
+      } catch {
+        // not there
+      }
+    },
+    close: () => closeSync(fd),
+  };
+  return files;
 }
 
 /** The empty STATE/resolv.conf and STATE/hosts the child's mount plan binds (filled once the driver is up). */
@@ -47,8 +83,9 @@ export function netFilePaths(dir: string): { resolvConf: string; hosts: string }
   return { resolvConf: join(dir, RESOLV_CONF), hosts: join(dir, HOSTS) };
 }
 
-export function writeNetFiles(dir: string, info: NetInfo): void {
-  writeStateFile(dir, RESOLV_CONF, resolvConfText(info.dns));
-  writeStateFile(dir, HOSTS, hostsText());
-  writeStateFile(dir, NET_JSON, `${JSON.stringify(info, null, 2)}\n`);
+/** resolv.conf and hosts, then (last: its presence says the network is up) net.json. */
+export function writeNetFiles(files: StateFiles, info: NetInfo): void {
+  files.write(RESOLV_CONF, resolvConfText(info.dns));
+  files.write(HOSTS, hostsText());
+  files.write(NET_JSON, `${JSON.stringify(info, null, 2)}\n`);
 }

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@rk/cli';
 import { driverFor } from './drivers/index.js';
-import { writeNetFiles } from './files.js';
+import { writeNetFiles, type StateFiles } from './files.js';
 import { openDetachedTarget, openTarget } from './target.js';
 import type { NetConfig, RunningNet } from './types.js';
 
@@ -16,19 +16,20 @@ export interface StartedNetwork extends RunningNet {
   lifetime: { kind: 'net' | 'mnt'; inode: number };
 }
 
-export async function startNetwork(pid: number, cfg: NetConfig, opts: { stateDir?: string; log: Logger }): Promise<StartedNetwork> {
+export async function startNetwork(pid: number, cfg: NetConfig, opts: { files?: StateFiles; log: Logger }): Promise<StartedNetwork> {
+  const stateDir = opts.files?.dir;
   const driver = driverFor(cfg.driver);
-  if (cfg.detachNetns && !opts.stateDir) throw new Error('--detach-netns needs a state dir');
-  const target = cfg.detachNetns ? openDetachedTarget(pid, opts.stateDir!) : openTarget(pid, opts.stateDir);
+  if (cfg.detachNetns && !stateDir) throw new Error('--detach-netns needs a state dir');
+  const target = cfg.detachNetns ? openDetachedTarget(pid, stateDir!) : openTarget(pid, stateDir);
   let running: RunningNet;
   try {
     running = await driver.start(target, cfg, opts.log);
   } finally {
     target.close();
   }
-  if (cfg.detachNetns) running.info.netns = join(opts.stateDir!, 'netns');
+  if (cfg.detachNetns) running.info.netns = join(stateDir!, 'netns');
   try {
-    if (opts.stateDir) writeNetFiles(opts.stateDir, running.info);
+    if (opts.files) writeNetFiles(opts.files, running.info);
   } catch (e) {
     await running.stop();
     throw e;
