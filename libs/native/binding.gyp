@@ -13,7 +13,8 @@
         "src/watch.cc",
         "src/sock.cc",
         "src/netlink.cc",
-        "src/nsexec.cc"
+        "src/nsexec.cc",
+        "src/frames.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall"]

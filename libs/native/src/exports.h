@@ -15,4 +15,13 @@ Napi::Value WhenReadable(const Napi::CallbackInfo& info);  // sock.cc
 Napi::Value MakePipe(const Napi::CallbackInfo& info);        // fsops.cc
 Napi::Value NsRunJs(const Napi::CallbackInfo& info);        // nsexec.cc
 Napi::Value OpenNamespaces(const Napi::CallbackInfo& info); // nsexec.cc
+// frames.cc: tap <-> length-prefixed stream pump (vde_plug, vpnkit), and its set-up calls
+Napi::Value StartFramePump(const Napi::CallbackInfo& info);
+Napi::Value StopFramePump(const Napi::CallbackInfo& info);
+Napi::Value FramePumpStats(const Napi::CallbackInfo& info);
+Napi::Value SetTapMac(const Napi::CallbackInfo& info);
+Napi::Value ConnectUnix(const Napi::CallbackInfo& info);
+Napi::Value BindUdpToDevice(const Napi::CallbackInfo& info);
+Napi::Value SetNonBlocking(const Napi::CallbackInfo& info);
+Napi::Value IfMac(const Napi::CallbackInfo& info);
 }  // namespace rk

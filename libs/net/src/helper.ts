@@ -23,6 +23,13 @@ export interface HelperOptions {
   log: Logger;
   /** Log prefix for its lines, e.g. "[rootlesskit:slirp4netns]". */
   prefix: string;
+  /** Its stdin and stdout instead of /dev/null and the log pipe (e.g. vde_plug's frame stream). */
+  stdin?: number;
+  stdout?: number;
+  /** Lines to drop from its output (noise that says nothing, e.g. pasta's syslog failures). */
+  ignoreLine?: (line: string) => boolean;
+  /** Called with each line it prints (after ignoreLine). */
+  onLine?: (line: string) => void;
 }
 
 export interface Helper {
@@ -57,7 +64,7 @@ export async function startHelper(o: HelperOptions): Promise<Helper> {
       argv: [o.binary, ...o.args],
       env: envList(process.env),
       namespaces: {},
-      fds: [devnull, w, w, ...(o.extraFds ?? [])],
+      fds: [o.stdin ?? devnull, o.stdout ?? w, w, ...(o.extraFds ?? [])],
     });
   } finally {
     closeSync(w);
@@ -67,9 +74,11 @@ export async function startHelper(o: HelperOptions): Promise<Helper> {
   const out = new Socket({ fd: r, readable: true, writable: false });
   const helperLog = o.log.withPrefix(o.prefix);
   out.pipe(split2()).on('data', (line: string) => {
+    if (o.ignoreLine?.(line)) return;
     lines.push(line);
     if (lines.length > 20) lines.shift();
     helperLog.debug(line);
+    o.onLine?.(line);
   });
   out.on('error', () => {});
   // Output read to the end before the exit is reported, so its last lines are known.

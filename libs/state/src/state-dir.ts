@@ -16,7 +16,7 @@ export const API_SOCK_FILE = 'api.sock';
  * removed at exit, so a --state-dir pointing at a dir with other content
  * (say $HOME by mistake) never loses anything else.
  */
-export const STATE_FILES = [CHILD_PID_FILE, `.${CHILD_PID_FILE}.tmp`, API_SOCK_FILE, 'gate', 'netns', 'resolv.conf', 'hosts', 'net.json', '.s4nn.sock'];
+export const STATE_FILES = [CHILD_PID_FILE, `.${CHILD_PID_FILE}.tmp`, API_SOCK_FILE, 'gate', 'netns', 'resolv.conf', 'hosts', 'net.json', '.s4nn.sock', 'vpnkit-ethernet.sock', '.pasta.ready'];
 
 export interface OpenOptions {
   /** Program name for the "in use" message. */
