@@ -41,6 +41,8 @@ export interface Helper {
   describeExit(st: ExitStatus): string;
   /** SIGKILL (if still running) and wait. */
   kill(): Promise<void>;
+  /** Forgets the lines kept so far (start-up chatter), so that a later failure quotes only what came after. */
+  forgetLines(): void;
 }
 
 /** Absolute path of a helper binary, or a one-line error naming the package. */
@@ -105,5 +107,18 @@ export async function startHelper(o: HelperOptions): Promise<Helper> {
       return `${name} ${how}${last ? `: ${last}` : ''}`;
     },
     kill: () => child.kill(),
+    forgetLines: () => void lines.splice(0),
   };
+}
+
+/**
+ * Why a helper-and-pump driver stopped: the helper's exit, or the pump's end.
+ * A pump that loses its peer usually means the helper died: its exit (which
+ * says how) is waited for a moment before the pump's reason is given.
+ */
+export function endedBy(helperExit: Promise<string>, pumpEnd: Promise<string>): Promise<string> {
+  const settle = pumpEnd.then((why) =>
+    Promise.race([helperExit, new Promise<string>((resolve) => setTimeout(() => resolve(why), 1000).unref())]),
+  );
+  return Promise.race([helperExit, settle]);
 }

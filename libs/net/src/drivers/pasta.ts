@@ -34,13 +34,26 @@ export interface PastaFeatures {
 /** pasta logs to syslog too; without a syslog socket it says so for every line. */
 const SYSLOG_NOISE = /^Failed to send \d+ bytes to syslog$/;
 
-export async function detectPastaFeatures(file: string): Promise<PastaFeatures> {
+const detected = new Map<string, Promise<PastaFeatures>>();
+
+/** Detected once per binary (preflight and start both ask). */
+export function detectPastaFeatures(file: string): Promise<PastaFeatures> {
+  let f = detected.get(file);
+  if (!f) {
+    f = detect(file);
+    detected.set(file, f);
+    f.catch(() => detected.delete(file));
+  }
+  return f;
+}
+
+async function detect(file: string): Promise<PastaFeatures> {
   const v = await runProgram(file, [file, '--version']);
   if (v.error || v.code !== 0) {
     throw new RkError(`"${file} --version" failed (${v.error?.code ?? `status ${v.code}`}): make sure pasta is installed (sudo apt-get install ${PKG})`);
   }
-  const help = (await runProgram(file, [file, '--help'])).output;
-  const probe = await runProgram(file, [file, '--host-lo-to-ns-lo', '--version']);
+  const [helpRun, probe] = await Promise.all([runProgram(file, [file, '--help']), runProgram(file, [file, '--host-lo-to-ns-lo', '--version'])]);
+  const help = helpRun.output;
   return {
     configNet: help.includes('--config-net'),
     noMapGw: help.includes('--no-map-gw'),
@@ -179,6 +192,7 @@ export const pasta: NetDriver = {
       const v6 = ipv6FromOutput(helper.lastLines());
       if (v6) info.ipv6 = v6;
     }
+    helper.forgetLines();
     info.helperPid = helper.pid;
     let stopping = false;
     const h = helper;

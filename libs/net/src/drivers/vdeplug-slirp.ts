@@ -13,7 +13,7 @@ import { RkError, type Logger } from '@rk/cli';
 import { makePipe, setNonBlocking, setTapMac, startFramePump, stopFramePump } from '@rk/native';
 import { addrAt } from '../addr.js';
 import { configureInterface, runOps } from '../configure.js';
-import { findBinary, startHelper, type Helper } from '../helper.js';
+import { endedBy, findBinary, startHelper, type Helper } from '../helper.js';
 import { macString, randomMac } from '../packet.js';
 import { discoverOverStream } from '../stream-dhcp.js';
 import type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet } from '../types.js';
@@ -127,7 +127,7 @@ export const vdeplugSlirp: NetDriver = {
       fds.clear();
       info.helperPid = h.pid;
       let stopping = false;
-      const ended = Promise.race([h.exited.then((st) => h.describeExit(st)), pumpEnd]).then((why) => (stopping ? 'stopped' : why));
+      const ended = endedBy(h.exited.then((st) => h.describeExit(st)), pumpEnd.then((why) => `vde_plug's stream: ${why}`)).then((why) => (stopping ? 'stopped' : why));
       return {
         info,
         ended,

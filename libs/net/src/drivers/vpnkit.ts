@@ -18,7 +18,7 @@ import { RkError, type Logger } from '@rk/cli';
 import { resolveCommand } from '@rk/namespaces';
 import { connectUnix, setTapMac, startFramePump, stopFramePump } from '@rk/native';
 import { configureInterface, runOps } from '../configure.js';
-import { startHelper, type Helper } from '../helper.js';
+import { endedBy, startHelper, type Helper } from '../helper.js';
 import { macString } from '../packet.js';
 import { discoverOverStream } from '../stream-dhcp.js';
 import type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet } from '../types.js';
@@ -43,7 +43,11 @@ export function vpnkitArgs(cfg: NetConfig, socket: string): string[] {
   return args;
 }
 
-/** Connects once vpnkit listens on `path` (watched with inotify, no polling loop). */
+/**
+ * Connects once vpnkit listens on `path`: the socket file's creation is
+ * watched (inotify). A connect between its bind() and listen() is refused
+ * and no further event comes, so that rare case is retried after a few ms.
+ */
 function connectWhenListening(path: string, exited: Promise<string>): Promise<number> {
   return new Promise((resolve, reject) => {
     let watcher: FSWatcher | undefined;
@@ -59,13 +63,15 @@ function connectWhenListening(path: string, exited: Promise<string>): Promise<nu
       if (err) reject(err);
       else resolve(fd!);
     };
+    let refused = 0;
     const attempt = () => {
       if (done) return;
       try {
         finish(undefined, connectUnix(path));
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT' && code !== 'ECONNREFUSED') finish(new RkError(`cannot connect to vpnkit at ${path}: ${(e as Error).message}`));
+        if (code === 'ECONNREFUSED') setTimeout(attempt, Math.min(100, 5 * ++refused));
+        else if (code !== 'ENOENT') finish(new RkError(`cannot connect to vpnkit at ${path}: ${(e as Error).message}`));
       }
     };
     const timer = setTimeout(() => finish(new RkError(`vpnkit did not listen on ${path} within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
@@ -143,7 +149,7 @@ export const vpnkit: NetDriver = {
       fds.clear();
       info.helperPid = h.pid;
       let stopping = false;
-      const ended = Promise.race([exitReason, pumpEnd]).then((why) => (stopping ? 'stopped' : why));
+      const ended = endedBy(exitReason, pumpEnd).then((why) => (stopping ? 'stopped' : why));
       return {
         info,
         ended,
