@@ -86,9 +86,10 @@ export function pastaArgs(t: NetTarget, cfg: NetConfig, f: PastaFeatures, info: 
   const implicit = cfg.portDriver === 'implicit';
   args.push(`--tcp-ports=${implicit ? 'auto' : 'none'}`, `--udp-ports=${implicit ? 'auto' : 'none'}`);
   // pasta's default also forwards the namespace's 127.0.0.1:PORT to the
-  // host's ports ("auto"): that is the host's loopback too, so
-  // --disable-host-loopback turns it off.
-  if (cfg.disableHostLoopback && f.nsPorts) args.push('--tcp-ns=none', '--udp-ns=none');
+  // host's ports (-T/-U auto): that is the host's loopback too, so
+  // --disable-host-loopback turns it off. Not with implicit forwarding:
+  // pasta (0.0~git20230309) then stops scanning the namespace's ports.
+  if (cfg.disableHostLoopback && f.nsPorts && !implicit) args.push('--tcp-ns=none', '--udp-ns=none');
   if (f.hostLoToNsLo) args.push('--host-lo-to-ns-lo');
   args.push('--foreground', `--pid=${pidFile}`);
   if (t.detached) {
@@ -162,6 +163,9 @@ export const pasta: NetDriver = {
     const f = await detectPastaFeatures(file);
     log.debug(`pasta features ${JSON.stringify(f)}`);
     check(f, file);
+    if (cfg.disableHostLoopback && cfg.portDriver === 'implicit') {
+      log.warn("with --port-driver=implicit pasta still forwards the namespace's 127.0.0.1 ports to the host's (pasta's -T auto): --disable-host-loopback only closes the gateway");
+    }
     const info: NetInfo = {
       driver: 'pasta',
       ifname: cfg.ifname,
