@@ -120,9 +120,15 @@ export const vpnkit: NetDriver = {
       const uuid = newUuid();
       const abort = exitReason.then((why) => Promise.reject(new RkError(`vpnkit failed to start: ${why}`)));
       abort.catch(() => {});
-      const vif = await Promise.race([vmnetHandshake(sock, uuid), abort]).catch((e: Error) => {
-        throw e instanceof RkError ? e : new RkError(`vpnkit handshake on ${socket} failed: ${e.message}`);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
       });
+      const vif = await Promise.race([vmnetHandshake(sock, uuid), abort, timeout])
+        .catch((e: Error) => {
+          throw e instanceof RkError ? e : new RkError(`vpnkit handshake on ${socket} failed: ${e.message}`);
+        })
+        .finally(() => clearTimeout(timer));
       log.debug(`vpnkit (vmnet version ${vif.version}) gave VIF ${uuid}: mac ${macString(vif.mac)}, mtu ${vif.mtu}, max packet ${vif.maxPacketSize}`);
       const offer = await discoverOverStream({ inFd: sock, outFd: sock, littleEndian: true, mac: vif.mac, timeoutMs: START_TIMEOUT_MS, aborted: exitReason }).catch((e: Error) => {
         throw new RkError(`vpnkit did not give an address: ${e.message}`);
