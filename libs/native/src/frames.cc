@@ -39,6 +39,9 @@ namespace {
 constexpr size_t kMaxFrame = 65535;
 // Room for many frames per read() on the stream side.
 constexpr size_t kStreamBuf = 256 * 1024;
+// Frames read from the tap before one write to the stream.
+constexpr int kBatch = 32;
+constexpr size_t kTapBatchBuf = 256 * 1024;
 
 struct Pump {
   int tap = -1;
@@ -121,35 +124,43 @@ bool WriteAll(Pump* p, int fd, struct iovec* iov, int n) {
   return true;
 }
 
-// tap -> stream: one frame per read(), written with its length in front.
+// tap -> stream: the frames the tap has ready (up to kBatch), each after its
+// length, go out in one write.
 void TapToStream(Pump* p) {
-  uint8_t* buf = new uint8_t[kMaxFrame];
+  uint8_t* buf = new uint8_t[kTapBatchBuf];
   for (;;) {
     if (!Wait(p, p->tap)) break;
-    ssize_t n = read(p->tap, buf, kMaxFrame);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n < 0) {
-      End(p, errno == EBADFD || errno == EIO ? "the tap device went away" : Err("read from the tap", errno));
-      break;
+    size_t off = 0;
+    int frames = 0;
+    bool gone = false;
+    while (frames < kBatch && kTapBatchBuf - off >= kMaxFrame + 2) {
+      ssize_t n = read(p->tap, buf + off + 2, kMaxFrame);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) break;
+      if (n <= 0) {
+        End(p, n == 0 || errno == EBADFD || errno == EIO ? "the tap device went away" : Err("read from the tap", errno));
+        gone = true;
+        break;
+      }
+      if (p->little_endian) {
+        buf[off] = (uint8_t)(n & 0xff);
+        buf[off + 1] = (uint8_t)(n >> 8);
+      } else {
+        buf[off] = (uint8_t)(n >> 8);
+        buf[off + 1] = (uint8_t)(n & 0xff);
+      }
+      off += 2 + (size_t)n;
+      frames++;
     }
-    if (n == 0) {
-      End(p, "the tap device went away");
-      break;
+    if (off > 0) {
+      struct iovec iov = {buf, off};
+      if (!WriteAll(p, p->out, &iov, 1)) {
+        if (errno != 0) End(p, errno == EPIPE || errno == ECONNRESET ? "the peer closed the connection" : Err("write to the peer", errno));
+        break;
+      }
+      p->frames_out += frames;
     }
-    uint8_t hdr[2];
-    if (p->little_endian) {
-      hdr[0] = (uint8_t)(n & 0xff);
-      hdr[1] = (uint8_t)(n >> 8);
-    } else {
-      hdr[0] = (uint8_t)(n >> 8);
-      hdr[1] = (uint8_t)(n & 0xff);
-    }
-    struct iovec iov[2] = {{hdr, 2}, {buf, (size_t)n}};
-    if (!WriteAll(p, p->out, iov, 2)) {
-      if (errno != 0) End(p, errno == EPIPE || errno == ECONNRESET ? "the peer closed the connection" : Err("write to the peer", errno));
-      break;
-    }
-    p->frames_out++;
+    if (gone) break;
   }
   delete[] buf;
 }
