@@ -12,6 +12,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   uidmap          # newuidmap/newgidmap (setuid), getsubids
   slirp4netns passt libslirp-dev
+  vde2 libvdeplug-slirp  # --net=vdeplug_slirp: vde_plug and its slirp:// plug
+  lxc dnsmasq-base       # --net=lxc-user-nic (setuid lxc-user-nic); dnsmasq: its test's DHCP server
   iproute2 socat iperf3 hyperfine
   rootlesskit     # Debian's Go rootlesskit: the reference we compare against
   util-linux procps psmisc curl iputils-ping

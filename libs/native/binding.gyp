@@ -19,7 +19,8 @@
         "src/slirp_engine.cc",
         "src/slirp_loop.cc",
         "src/slirp_js.cc",
-        "src/fsat.cc"
+        "src/fsat.cc",
+        "src/frames.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "<!@(pkg-config --cflags slirp 2>/dev/null || echo -I/usr/include/slirp)"],

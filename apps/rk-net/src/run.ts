@@ -12,7 +12,7 @@ function parsePid(text: string): number {
 }
 
 export async function runNet(a: NetArgs, log: Logger): Promise<number> {
-  const cfg = resolveNetConfig({ ...a, net: a.net! }, 'none', (m) => log.warn(m));
+  const cfg = resolveNetConfig({ ...a, net: a.net! }, a['port-driver'] ?? 'none', (m) => log.warn(m));
   const stateDir = a['state-dir'];
   const pid = stateDir !== undefined ? readChildPid(stateDir) : parsePid(String((a as { pid?: unknown }).pid ?? [...a._, ...(a['--'] ?? [])][0]));
   await driverFor(cfg.driver).preflight?.(cfg, log);

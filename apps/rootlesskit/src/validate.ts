@@ -4,12 +4,16 @@ import { driverFor, resolveNetConfig, type NetConfig } from '@rk/net';
 import type { Args } from './flags.js';
 
 /** Port drivers this build implements; the others are refused with a clear message. */
-const IMPLEMENTED_PORTS = new Set(['none']);
+const IMPLEMENTED_PORTS = new Set(['none', 'implicit']);
 
 /** Checks the flags; returns the network configuration (undefined for --net=host). */
 export function validate(a: Args, warn: (msg: string) => void): NetConfig | undefined {
   const host = a.net === 'host';
   if (host && a['port-driver'] !== 'none') throw new RkError(`port driver requires non-host network (--port-driver=${a['port-driver']} with --net=host)`);
+  if (a['port-driver'] === 'implicit' && a.net !== 'pasta') throw new RkError('port driver "implicit" requires --net=pasta (pasta forwards every port bound in the namespace)');
+  if (a.publish.length > 0 && a['port-driver'] === 'implicit') {
+    throw new RkError('port driver "implicit" publishes every port bound in the namespace by itself: drop -p/--publish');
+  }
   if (a.publish.length > 0 && a['port-driver'] === 'none') {
     throw new RkError('port driver "none" does not support publishing ports: add --port-driver=builtin (with a non-host --net)');
   }

@@ -49,6 +49,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
   exports.Set("pidfdSignal", Napi::Function::New(env, PidfdSignal, "pidfdSignal"));
   exports.Set("ignoreSignals", Napi::Function::New(env, IgnoreSignals, "ignoreSignals"));
+  exports.Set("startFramePump", Napi::Function::New(env, StartFramePump, "startFramePump"));
+  exports.Set("stopFramePump", Napi::Function::New(env, StopFramePump, "stopFramePump"));
+  exports.Set("framePumpStats", Napi::Function::New(env, FramePumpStats, "framePumpStats"));
+  exports.Set("setTapMac", Napi::Function::New(env, SetTapMac, "setTapMac"));
+  exports.Set("connectUnix", Napi::Function::New(env, ConnectUnix, "connectUnix"));
+  exports.Set("bindUdpToDevice", Napi::Function::New(env, BindUdpToDevice, "bindUdpToDevice"));
+  exports.Set("setNonBlocking", Napi::Function::New(env, SetNonBlocking, "setNonBlocking"));
+  exports.Set("ifMac", Napi::Function::New(env, IfMac, "ifMac"));
   Constants(env, exports);
   return exports;
 }

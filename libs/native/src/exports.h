@@ -28,4 +28,13 @@ Napi::Value RenameAt(const Napi::CallbackInfo& info);
 Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
 Napi::Value PidfdSignal(const Napi::CallbackInfo& info);
 Napi::Value IgnoreSignals(const Napi::CallbackInfo& info);
+// frames.cc: tap <-> length-prefixed stream pump (vde_plug, vpnkit), and its set-up calls
+Napi::Value StartFramePump(const Napi::CallbackInfo& info);
+Napi::Value StopFramePump(const Napi::CallbackInfo& info);
+Napi::Value FramePumpStats(const Napi::CallbackInfo& info);
+Napi::Value SetTapMac(const Napi::CallbackInfo& info);
+Napi::Value ConnectUnix(const Napi::CallbackInfo& info);
+Napi::Value BindUdpToDevice(const Napi::CallbackInfo& info);
+Napi::Value SetNonBlocking(const Napi::CallbackInfo& info);
+Napi::Value IfMac(const Napi::CallbackInfo& info);
 }  // namespace rk

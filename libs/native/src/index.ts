@@ -101,6 +101,15 @@ export type NsOp =
   | { op: 'unshareNet' }
   | { op: 'bind'; path: string; target: string };
 
+export interface FramePumpStats {
+  /** Frames read from the tap and sent to the peer. */
+  framesOut: number;
+  /** Frames received from the peer and written to the tap. */
+  framesIn: number;
+  /** Frames from the peer the tap refused. */
+  dropped: number;
+}
+
 export interface OpenedNamespaces {
   /** pidfd of the process (close-on-exec): the fds below are of this process, not of a recycled PID. */
   pidfd: number;
@@ -191,6 +200,14 @@ interface Addon {
   mkfifo(path: string, mode: number): void;
   runPlan(plan: PlanStep[]): void;
   constants: Record<string, number>;
+  startFramePump(tapFd: number, inFd: number, outFd: number, littleEndian: boolean, onEnd: (reason: string) => void): number;
+  stopFramePump(id: number): void;
+  framePumpStats(id: number): FramePumpStats | undefined;
+  setTapMac(tapFd: number, mac: Buffer): void;
+  connectUnix(path: string): number;
+  bindUdpToDevice(fd: number, ifname: string, port: number): void;
+  setNonBlocking(fd: number, on: boolean): void;
+  ifMac(sockFd: number, ifname: string): Buffer;
 }
 
 const require = createRequire(import.meta.url);
@@ -266,6 +283,28 @@ export const constants = addon.constants as {
   O_RDONLY: number; O_WRONLY: number; O_RDWR: number; O_CREAT: number; O_EXCL: number; O_NOFOLLOW: number;
   O_DIRECTORY: number; O_NONBLOCK: number; O_TRUNC: number; O_APPEND: number; AT_FDCWD: number;
 };
+
+/**
+ * Frames between a tap fd and a stream that carries each frame after a 2-byte
+ * length (big-endian: vde_plug's stream; little-endian: vpnkit's vmnet), on
+ * two dedicated native threads: frames are read from inFd and written to
+ * outFd (the same fd for a socket). The pump owns the fds from then on. onEnd(reason) is called once if the peer or the tap goes away (not
+ * after stopFramePump); it does not keep the event loop alive.
+ */
+export const startFramePump = addon.startFramePump;
+/** Stops a pump, waits for its threads, closes its fds (idempotent). */
+export const stopFramePump = addon.stopFramePump;
+export const framePumpStats = addon.framePumpStats;
+/** Sets a tap's MAC address through the tap's own fd (SIOCSIFHWADDR). */
+export const setTapMac = addon.setTapMac;
+/** A connected unix stream socket (close-on-exec, non-blocking); ENOENT/ECONNREFUSED while nobody listens. */
+export const connectUnix = addon.connectUnix;
+/** SO_REUSEADDR, SO_BROADCAST, SO_BINDTODEVICE ifname, bind 0.0.0.0:port (a DHCP client's socket, made in the namespace). */
+export const bindUdpToDevice = addon.bindUdpToDevice;
+/** O_NONBLOCK on or off. */
+export const setNonBlocking = addon.setNonBlocking;
+/** MAC address of interface `ifname` in the network namespace socket `sockFd` was made in. */
+export const ifMac = addon.ifMac;
 
 /** Report record kinds written by the child (see src/spawn.cc). */
 export const ReportKind = { Error: 1, ExecOk: 2, Status: 3 } as const;

@@ -7,7 +7,7 @@ import type { NetFlags } from './flags.js';
 import type { NetConfig, Tristate } from './types.js';
 
 const NAT_DRIVERS = new Set(['builtin', 'slirp4netns', 'pasta', 'vdeplug_slirp', 'vpnkit', 'gvisor-tap-vsock']);
-const IPV6_DRIVERS = new Set(['builtin', 'slirp4netns', 'pasta', 'gvisor-tap-vsock']);
+const IPV6_DRIVERS = new Set(['builtin', 'slirp4netns', 'pasta', 'vdeplug_slirp', 'gvisor-tap-vsock']);
 const CIDR_DRIVERS = new Set(['builtin', 'slirp4netns', 'pasta', 'vdeplug_slirp', 'gvisor-tap-vsock']);
 
 export function resolveNetConfig(f: NetFlags, portDriver: string, warn: (msg: string) => void): NetConfig {

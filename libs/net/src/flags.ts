@@ -22,7 +22,7 @@ export const NET_FLAGS = {
   cidr: { type: 'string', describe: 'CIDR for builtin, slirp4netns, pasta, vdeplug_slirp and gvisor-tap-vsock (default: 10.0.2.0/24)', group: 'Network:' },
   ifname: { type: 'string', describe: 'interface name inside (default: tap0; eth0 for lxc-user-nic)', group: 'Network:' },
   'disable-host-loopback': { type: 'boolean', default: false, describe: "prohibit connecting to the host's 127.0.0.1:* through the gateway", group: 'Network:' },
-  ipv6: { type: 'boolean', default: false, describe: 'enable IPv6 routing (builtin, slirp4netns, pasta)', group: 'Network:' },
+  ipv6: { type: 'boolean', default: false, describe: 'enable IPv6 routing (builtin, slirp4netns, pasta, vdeplug_slirp)', group: 'Network:' },
   'detach-netns': { type: 'boolean', default: false, describe: 'keep the network namespace at STATE/netns and leave CMD in the host network namespace', group: 'Network:' },
   'slirp4netns-binary': { type: 'string', default: 'slirp4netns', describe: 'slirp4netns binary for --net=slirp4netns', group: 'Network drivers:' },
   'slirp4netns-sandbox': { type: 'string', choices: TRISTATE, default: 'auto', describe: 'enable slirp4netns sandbox (auto: when supported and without --detach-netns)', group: 'Network drivers:' },

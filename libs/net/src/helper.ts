@@ -23,6 +23,13 @@ export interface HelperOptions {
   log: Logger;
   /** Log prefix for its lines, e.g. "[rootlesskit:slirp4netns]". */
   prefix: string;
+  /** Its stdin and stdout instead of /dev/null and the log pipe (e.g. vde_plug's frame stream). */
+  stdin?: number;
+  stdout?: number;
+  /** Lines to drop from its output (noise that says nothing, e.g. pasta's syslog failures). */
+  ignoreLine?: (line: string) => boolean;
+  /** Called with each line it prints (after ignoreLine). */
+  onLine?: (line: string) => void;
 }
 
 export interface Helper {
@@ -34,6 +41,8 @@ export interface Helper {
   describeExit(st: ExitStatus): string;
   /** SIGKILL (if still running) and wait. */
   kill(): Promise<void>;
+  /** Forgets the lines kept so far (start-up chatter), so that a later failure quotes only what came after. */
+  forgetLines(): void;
 }
 
 /** Absolute path of a helper binary, or a one-line error naming the package. */
@@ -57,7 +66,7 @@ export async function startHelper(o: HelperOptions): Promise<Helper> {
       argv: [o.binary, ...o.args],
       env: envList(process.env),
       namespaces: {},
-      fds: [devnull, w, w, ...(o.extraFds ?? [])],
+      fds: [o.stdin ?? devnull, o.stdout ?? w, w, ...(o.extraFds ?? [])],
     });
   } finally {
     closeSync(w);
@@ -67,9 +76,11 @@ export async function startHelper(o: HelperOptions): Promise<Helper> {
   const out = new Socket({ fd: r, readable: true, writable: false });
   const helperLog = o.log.withPrefix(o.prefix);
   out.pipe(split2()).on('data', (line: string) => {
+    if (o.ignoreLine?.(line)) return;
     lines.push(line);
     if (lines.length > 20) lines.shift();
     helperLog.debug(line);
+    o.onLine?.(line);
   });
   out.on('error', () => {});
   // Output read to the end before the exit is reported, so its last lines are known.
@@ -96,5 +107,18 @@ export async function startHelper(o: HelperOptions): Promise<Helper> {
       return `${name} ${how}${last ? `: ${last}` : ''}`;
     },
     kill: () => child.kill(),
+    forgetLines: () => void lines.splice(0),
   };
+}
+
+/**
+ * Why a helper-and-pump driver stopped: the helper's exit, or the pump's end.
+ * A pump that loses its peer usually means the helper died: its exit (which
+ * says how) is waited for a moment before the pump's reason is given.
+ */
+export function endedBy(helperExit: Promise<string>, pumpEnd: Promise<string>): Promise<string> {
+  const settle = pumpEnd.then((why) =>
+    Promise.race([helperExit, new Promise<string>((resolve) => setTimeout(() => resolve(why), 1000).unref())]),
+  );
+  return Promise.race([helperExit, settle]);
 }

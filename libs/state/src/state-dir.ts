@@ -46,6 +46,7 @@ export const STATE_FILE_KINDS: Readonly<Record<string, Kind>> = {
   '.bp.sock': 'socket',
   '.bp-ready.pipe': 'fifo',
   'vpnkit-ethernet.sock': 'socket',
+  '.pasta.ready': 'fifo',
 };
 export const STATE_FILES = Object.keys(STATE_FILE_KINDS);
 
