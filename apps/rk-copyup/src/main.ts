@@ -6,6 +6,7 @@ import { resolveCommand } from '@rk/namespaces';
 import { parseCopyUpArgs } from './args.js';
 import { execCommand, executePlan } from './run.js';
 import { unsafeMountNamespace } from './safety.js';
+import { withNetwork } from './network.js';
 
 const log = new Logger('rk-copyup');
 
@@ -28,7 +29,7 @@ runMain(log, async () => {
       1,
     );
   }
-  const plan = copyUpPlan(opts);
+  const plan = withNetwork(copyUpPlan(opts), args, log);
   executePlan(plan, log);
   log.debug(`exec ${shown(file)} ${JSON.stringify(cmd.map(shown))}`);
   // CMD gets our environment byte for byte and the signal dispositions and

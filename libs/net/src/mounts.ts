@@ -7,6 +7,8 @@
 import { constants, type PlanStep } from '@rk/native';
 import { netFilePaths } from './files.js';
 
+export { netFilePaths };
+
 export const NO_COPY_UP_WARNING =
   'Mounting /etc/resolv.conf without copying-up /etc. Note that /etc/resolv.conf in the namespace will be unmounted when it is ' +
   'recreated on the host. Unless /etc/resolv.conf is statically configured, copying-up /etc is highly recommended.';
