@@ -13,6 +13,8 @@ export interface FlagSpec {
   alias?: string;
   default?: unknown;
   choices?: readonly string[];
+  /** The values a flag checked elsewhere takes (for shell completion; yargs' choices would change its error). */
+  values?: readonly string[];
   describe: string;
   group?: string;
 }
