@@ -13,7 +13,13 @@
         "src/watch.cc",
         "src/sock.cc",
         "src/netlink.cc",
-        "src/nsexec.cc"
+        "src/nsexec.cc",
+        "src/relay_addr.cc",
+        "src/relay_pool.cc",
+        "src/relay_engine.cc",
+        "src/relay_tcp.cc",
+        "src/relay_udp.cc",
+        "src/relay_js.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall"]

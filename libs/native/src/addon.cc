@@ -32,6 +32,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("runProgram", Napi::Function::New(env, RunProgram, "runProgram"));
   exports.Set("nsRun", Napi::Function::New(env, NsRunJs, "nsRun"));
   exports.Set("openNamespaces", Napi::Function::New(env, OpenNamespaces, "openNamespaces"));
+  exports.Set("relayCreate", Napi::Function::New(env, RelayCreate, "relayCreate"));
+  exports.Set("relayAddPort", Napi::Function::New(env, RelayAddPort, "relayAddPort"));
+  exports.Set("relayRemovePort", Napi::Function::New(env, RelayRemovePort, "relayRemovePort"));
+  exports.Set("relayStats", Napi::Function::New(env, RelayStats, "relayStats"));
+  exports.Set("relaySetDebug", Napi::Function::New(env, RelaySetDebug, "relaySetDebug"));
+  exports.Set("relayClose", Napi::Function::New(env, RelayClose, "relayClose"));
   Constants(env, exports);
   return exports;
 }

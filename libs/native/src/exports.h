@@ -14,4 +14,10 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info);  // sock.cc
 Napi::Value WhenReadable(const Napi::CallbackInfo& info);  // sock.cc
 Napi::Value NsRunJs(const Napi::CallbackInfo& info);        // nsexec.cc
 Napi::Value OpenNamespaces(const Napi::CallbackInfo& info); // nsexec.cc
+Napi::Value RelayCreate(const Napi::CallbackInfo& info);      // relay_js.cc
+Napi::Value RelayAddPort(const Napi::CallbackInfo& info);     // relay_js.cc
+Napi::Value RelayRemovePort(const Napi::CallbackInfo& info);  // relay_js.cc
+Napi::Value RelayStats(const Napi::CallbackInfo& info);       // relay_js.cc
+Napi::Value RelaySetDebug(const Napi::CallbackInfo& info);    // relay_js.cc
+Napi::Value RelayClose(const Napi::CallbackInfo& info);       // relay_js.cc
 }  // namespace rk
