@@ -11,6 +11,7 @@ import { listenUnix, whenReadable, type PlanStep } from '@rk/native';
 import { closeSync, rmSync } from 'node:fs';
 import type { Args } from './flags.js';
 import { socketActivation } from './listen-fds.js';
+import { startPorts } from './ports.js';
 
 export async function run(a: Args, cmd: string[], version: string, log: Logger): Promise<number> {
   const childLog = log.withPrefix('[rootlesskit:child ]');
@@ -91,8 +92,10 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
   log.debug('forwarding signals');
   let api: Promise<{ close(): Promise<void> }> | undefined;
   let apiFd = -1;
+  let ports: Awaited<ReturnType<typeof startPorts>>;
   const cleanup = () => {
     stopForwarding();
+    void ports?.close();
     if (api) void api.then((server) => server.close()).catch(() => {});
     else if (apiFd >= 0) closeSync(apiFd);
     for (const dir of cleanupDirs) rmSync(dir, { recursive: true, force: true });
@@ -101,6 +104,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
   try {
     await writeIdMaps(child.pid, maps);
     log.debug('uid_map and gid_map written');
+    ports = await startPorts(a, child.pid, log);
     // As upstream: child_pid and api.sock exist before CMD runs. The socket is
     // made natively (connections queue in its backlog); the HTTP server that
     // answers them is loaded when the first client connects, so a run that
@@ -125,7 +129,9 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
             stateDir: state.path,
             childPID: child.pid,
             networkDriver: a.net === 'host' ? undefined : { driver: a.net },
+            portDriver: ports?.info(),
           }),
+          ...(ports ? { ports } : {}),
         }),
       );
       api.catch((e: unknown) => log.error(`API server: ${(e as Error).message}`));

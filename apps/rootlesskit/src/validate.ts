@@ -1,10 +1,11 @@
 // The refusals upstream rootlesskit makes, before anything is started.
 import { RkError } from '@rk/cli';
 import type { Args } from './flags.js';
+import { checkPublish } from './ports.js';
 
 /** Drivers this build implements; the others are refused with a clear message. */
 const IMPLEMENTED_NETS = new Set(['host', 'none']);
-const IMPLEMENTED_PORTS = new Set(['none']);
+const IMPLEMENTED_PORTS = new Set(['none', 'builtin']);
 
 export function validate(a: Args, warn: (msg: string) => void): void {
   const host = a.net === 'host';
@@ -29,8 +30,9 @@ export function validate(a: Args, warn: (msg: string) => void): void {
     throw new RkError(`network driver "${a.net}" is not available in this build yet: use --net=host or --net=none`);
   }
   if (!IMPLEMENTED_PORTS.has(a['port-driver'])) {
-    throw new RkError(`port driver "${a['port-driver']}" is not available in this build yet: use --port-driver=none`);
+    throw new RkError(`port driver "${a['port-driver']}" is not available in this build yet: use --port-driver=builtin or none`);
   }
+  checkPublish(a);
   if (a['evacuate-cgroup2'] !== undefined) {
     if (!a.cgroupns) throw new RkError('evacuate-cgroup2 requires --cgroupns');
     if (!a.pidns) throw new RkError('evacuate-cgroup2 requires --pidns');

@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import { isIP } from 'node:net';
 import type { Logger } from '@rk/cli';
-import { ApiError, validatePortSpec, type PortDriverInfo, type PortSpec, type PortStatus } from '@rk/api';
+import { ApiError, formatPortSpec, validatePortSpec, type PortDriverInfo, type PortSpec, type PortStatus } from '@rk/api';
 import type { PortDriver } from './types.js';
 
 export const SLIRP4NETNS_PROTOS: readonly string[] = ['tcp', 'tcp4', 'udp', 'udp4'];
@@ -96,7 +96,7 @@ export class Slirp4netnsDriver implements PortDriver {
       if (typeof id !== 'number') throw new ApiError(500, `unexpected answer from slirp4netns: ${JSON.stringify(rep)}`);
       const st: PortStatus = { id, spec };
       this.ports.set(id, st);
-      this.opts.log?.debug(`slirp4netns: port ${id}: ${JSON.stringify(spec)} -> ${guest}:${spec.childPort}`);
+      this.opts.log?.debug(`port ${id}: ${formatPortSpec(spec)} forwarded by slirp4netns to ${guest}:${spec.childPort}`);
       return st;
     });
   }

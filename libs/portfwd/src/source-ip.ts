@@ -34,6 +34,8 @@ export class SourceIPRouting {
   acquire(proto: 'tcp' | 'udp', port: number, family: 4 | 6): void {
     const fam = family === 4 ? AF_INET : AF_INET6;
     if (!this.tableMade.has(fam)) {
+      // The route needs lo up (a child held at rootlesskit's gate has not brought it up yet).
+      if (this.tableMade.size === 0) this.run({ op: 'link', name: 'lo', up: true });
       let made = true;
       try {
         this.run({ op: 'route', family: fam, table: SOURCE_IP_TABLE, rtype: RTN_LOCAL, name: 'lo' });
