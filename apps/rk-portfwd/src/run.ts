@@ -8,11 +8,12 @@ import { whenReadable } from '@rk/native';
 import { createPortDriver, openTargetNamespace, type PortDriver, type TargetNamespace } from '@rk/portfwd';
 import { readChildPid } from '@rk/state';
 import type { PortfwdArgs } from './flags.js';
-import { serveApi } from './serve.js';
+import { claimApiSocket, serveApi } from './serve.js';
 
 export async function runPortfwd(a: PortfwdArgs, specs: PortSpec[], log: Logger): Promise<number> {
   const stateDir = a['state-dir'] !== undefined ? resolve(a['state-dir']) : undefined;
   const pid = stateDir !== undefined ? readChildPid(stateDir) : a['netns-pid'] !== undefined ? Number(a['netns-pid']) : undefined;
+  if (stateDir !== undefined) await claimApiSocket(stateDir);
   const builtin = a['port-driver'] === 'builtin';
   let ns: TargetNamespace | undefined;
   if (builtin && pid !== undefined) {

@@ -21,15 +21,19 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
+/** Refuses a DIR/api.sock that something serves; removes a stale one. */
+export async function claimApiSocket(dir: string): Promise<void> {
+  const path = join(dir, 'api.sock');
+  if (!existsSync(path)) return;
+  if (await answers(path)) {
+    throw new RkError(`${path} is already served (by rootlesskit or another rk-portfwd): use "rootlessctl --socket ${path}" to add ports there instead`);
+  }
+  rmSync(path, { force: true });
+}
+
 export async function serveApi(dir: string, driver: PortDriver, childPid: number | undefined, log: Logger): Promise<ApiServer> {
   const path = join(dir, 'api.sock');
-  if (existsSync(path)) {
-    if (await answers(path)) {
-      throw new RkError(`${path} is already served (by rootlesskit or another rk-portfwd): use "rootlessctl --socket ${path}" to add ports there instead`);
-    }
-    rmSync(path, { force: true });
-  }
-  const umask = process.umask(0o077);
+  const umask = process.umask(0o177); // the socket is made srw------- (no window with wider bits)
   let server: ApiServer;
   try {
     server = await startApiServer({

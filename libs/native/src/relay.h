@@ -180,6 +180,7 @@ struct Worker {
   void Emit(Event ev);
   void Defer(Handler* h) { graveyard_.emplace_back(h); }
   void MarkReady(Conn* c);
+  void PumpReady();
 
   Engine* engine;
   int index;

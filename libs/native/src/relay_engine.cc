@@ -118,11 +118,7 @@ void Worker::Run() {
         if (c.done) c.done();
       }
     }
-    if (!ready.empty()) {
-      ready_next.swap(ready);
-      for (Conn* c : ready_next) Pump(c);
-      ready_next.clear();
-    }
+    if (!ready.empty()) PumpReady();
     if (flows > 0) {
       int64_t now = NowMs();
       if (now >= next_sweep_ms) {

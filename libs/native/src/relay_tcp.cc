@@ -237,10 +237,21 @@ void Side::OnEvent(Worker* w, uint32_t ev) {
   if (c->connected) w->Pump(c);
 }
 
+// A connection is on the ready list at most once (queued), so it is pumped
+// again in this iteration or the next, never after the graveyard freed it.
 void Worker::MarkReady(Conn* c) {
   if (c->queued) return;
   c->queued = true;
   ready.push_back(c);
+}
+
+void Worker::PumpReady() {
+  ready_next.swap(ready);
+  for (Conn* c : ready_next) {
+    c->queued = false;
+    Pump(c);
+  }
+  ready_next.clear();
 }
 
 namespace {
@@ -302,7 +313,6 @@ int PumpDir(Worker* w, Conn* c, int d) {
 }  // namespace
 
 void Worker::Pump(Conn* c) {
-  c->queued = false;
   if (c->closed || !c->connected) return;
   bool more = false;
   for (int d = 0; d < 2; d++) {
