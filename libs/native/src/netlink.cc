@@ -131,7 +131,8 @@ int NlRoute(bool del, int family, const uint8_t* dst, int prefix, const uint8_t*
   rt.rtm_type = (uint8_t)(rtype ? rtype : RTN_UNICAST);
   rt.rtm_scope = rt.rtm_type == RTN_LOCAL ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
   Req r;
-  r.Start(del ? RTM_DELROUTE : RTM_NEWROUTE, del ? 0 : (NLM_F_CREATE | NLM_F_EXCL), &rt, sizeof rt);
+  // Replace: a route the kernel already made (e.g. from a router advertisement) is not an error.
+  r.Start(del ? RTM_DELROUTE : RTM_NEWROUTE, del ? 0 : (NLM_F_CREATE | NLM_F_REPLACE), &rt, sizeof rt);
   size_t len = AddrLen(family);
   if (prefix > 0) r.Attr(RTA_DST, dst, len);
   bool has_gw = false;
