@@ -19,8 +19,8 @@ async function load(file) {
   return mod.exports;
 }
 
-// Values that name a file or directory, a program, or a PID.
-const DIRS = /^(state-dir|copy-up|release|socket)$/;
+// Values that name a directory or a program (other values complete as file names).
+const DIRS = /^(state-dir|copy-up|release)$/;
 const PROGRAMS = /-binary$/;
 
 function describeFlags(table) {
@@ -46,7 +46,7 @@ for (const app of readdirSync(join(root, 'apps')).sort()) {
   const flagsFile = join(root, 'apps', app, 'src', 'flags.ts');
   if (!existsSync(flagsFile)) continue;
   const m = await load(flagsFile);
-  if (m.FLAGS) commands[app] = { ...describeFlags(m.FLAGS), positional: m.POSITIONAL ?? (app === 'rk-idmap' || app === 'rk-net' ? 'pid' : 'command'), subcommands: m.SUBCOMMANDS };
+  if (m.FLAGS) commands[app] = { ...describeFlags(m.FLAGS), flags: m.FLAGS, positional: m.POSITIONAL ?? (app === 'rk-idmap' || app === 'rk-net' ? 'pid' : 'command'), subcommands: m.SUBCOMMANDS };
 }
 
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -59,7 +59,8 @@ for (const [cmd, c] of Object.entries(commands)) {
   text += `_rk_words[${cmd}]=${q(c.words.join(' '))}\n_rk_pos[${cmd}]=${c.positional}\n`;
   for (const [flag, kind] of Object.entries(c.values)) text += `_rk_values[${cmd} ${flag}]=${q(kind)}\n`;
   for (const [sub, s] of Object.entries(c.subcommands ?? {})) {
-    const d = describeFlags(s.flags ?? {});
+    // a subcommand takes the command's own flags too (rootlessctl info --socket S)
+    const d = describeFlags({ ...c.flags, ...(s.flags ?? {}) });
     text += `_rk_words[${cmd} ${sub}]=${q(d.words.join(' '))}\n_rk_pos[${cmd} ${sub}]=${s.positional ?? 'none'}\n`;
     for (const [flag, kind] of Object.entries(d.values)) text += `_rk_values[${cmd} ${sub} ${flag}]=${q(kind)}\n`;
   }
