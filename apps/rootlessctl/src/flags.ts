@@ -9,6 +9,7 @@ export const FLAGS = {
   socket: {
     type: 'string',
     describe: "api.sock in rootlesskit's --state-dir",
+    defaultText: '$ROOTLESSKIT_STATE_DIR/api.sock',
   },
   debug: { type: 'boolean', default: false, describe: 'print debug messages on stderr' },
 } as const satisfies FlagTable;

@@ -31,7 +31,7 @@ export function fullParse(args: string[]): CtlArgs | undefined {
     .parserConfiguration({ 'parse-positional-numbers': false, 'strip-aliased': true })
     .strict()
     .options({
-      socket: { ...globals.socket, requiresArg: true, defaultDescription: '$ROOTLESSKIT_STATE_DIR/api.sock' },
+      socket: { ...globals.socket, requiresArg: true },
       debug: globals.debug!,
     });
   for (const [name, spec] of Object.entries(SUBCOMMANDS)) {
