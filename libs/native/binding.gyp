@@ -20,7 +20,13 @@
         "src/slirp_loop.cc",
         "src/slirp_js.cc",
         "src/fsat.cc",
-        "src/frames.cc"
+        "src/frames.cc",
+        "src/relay_addr.cc",
+        "src/relay_pool.cc",
+        "src/relay_engine.cc",
+        "src/relay_tcp.cc",
+        "src/relay_udp.cc",
+        "src/relay_js.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "<!@(pkg-config --cflags slirp 2>/dev/null || echo -I/usr/include/slirp)"],

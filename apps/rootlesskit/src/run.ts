@@ -13,6 +13,7 @@ import { driverFor, netMountPlan, NO_COPY_UP_WARNING, startNetwork, type NetConf
 import { closeSync } from 'node:fs';
 import type { Args } from './flags.js';
 import { socketActivation } from './listen-fds.js';
+import { startPorts } from './ports.js';
 
 export async function run(a: Args, cmd: string[], version: string, log: Logger, netCfg?: NetConfig): Promise<number> {
   const childLog = log.withPrefix('[rootlesskit:child ]');
@@ -108,8 +109,14 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
   let net: StartedNetwork | undefined;
   let netDied: string | undefined;
   let apiFd = -1;
-  const cleanup = () => {
+  let ports: Awaited<ReturnType<typeof startPorts>>;
+  // At exit, in order: no more signals forwarded, the ports (their listeners
+  // and what they set up inside), the network driver, the API, the state dir.
+  const shutdown = async () => {
     stopForwarding();
+    netDied = netDied ?? 'stopped';
+    await ports?.close().catch((e: unknown) => log.debug(`closing the port driver: ${(e as Error).message}`));
+    await net?.stop();
     if (api) void api.then((server) => server.close()).catch(() => {});
     else if (apiFd >= 0) closeSync(apiFd);
     state.remove();
@@ -129,6 +136,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
         void child.kill();
       });
     }
+    ports = await startPorts(a, child.pid, net, log);
     // As upstream: child_pid and api.sock exist before CMD runs. The socket is
     // made natively (connections queue in its backlog); the HTTP server that
     // answers them is loaded when the first client connects, so a run that
@@ -153,7 +161,9 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
             stateDir: state.path,
             childPID: child.pid,
             networkDriver: !net ? undefined : net.info.driver === 'none' ? { driver: 'none' } : { driver: net.info.driver, dns: net.info.dns, childIP: net.info.ip },
+            portDriver: ports?.info(),
           }),
+          ...(ports ? { ports } : {}),
         }),
       );
       api.catch((e: unknown) => log.error(`API server: ${(e as Error).message}`));
@@ -163,17 +173,13 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     childLog.debug(`executed ${argv.map(shown).join(' ')}`);
   } catch (e) {
     await child.kill();
-    netDied = netDied ?? 'stopped';
-    await net?.stop();
-    cleanup();
+    await shutdown();
     if (e instanceof RkError) throw e;
     throw new RkError(e instanceof Error ? e.message : String(e));
   }
   const st = await child.exited;
   const died = netDied;
-  netDied = netDied ?? 'stopped';
-  await net?.stop();
-  cleanup();
+  await shutdown();
   if (died !== undefined) return 1;
   if (st.signal) {
     childLog.error(`command [${cmd.join(' ')}] exited: killed by signal ${st.signal}`);

@@ -2,9 +2,10 @@
 import { RkError } from '@rk/cli';
 import { driverFor, resolveNetConfig, type NetConfig } from '@rk/net';
 import type { Args } from './flags.js';
+import { checkPublish } from './ports.js';
 
 /** Port drivers this build implements; the others are refused with a clear message. */
-const IMPLEMENTED_PORTS = new Set(['none', 'implicit']);
+const IMPLEMENTED_PORTS = new Set(['none', 'implicit', 'builtin', 'slirp4netns', 'gvisor-tap-vsock']);
 
 /** Checks the flags; returns the network configuration (undefined for --net=host). */
 export function validate(a: Args, warn: (msg: string) => void): NetConfig | undefined {
@@ -14,14 +15,17 @@ export function validate(a: Args, warn: (msg: string) => void): NetConfig | unde
   if (a.publish.length > 0 && a['port-driver'] === 'implicit') {
     throw new RkError('port driver "implicit" publishes every port bound in the namespace by itself: drop -p/--publish');
   }
+  if (a['port-driver'] === 'slirp4netns' && a.net !== 'slirp4netns') throw new RkError('port driver "slirp4netns" requires --net=slirp4netns (it uses slirp4netns\'s API socket): use --port-driver=builtin');
+  if (a['port-driver'] === 'slirp4netns' && a['detach-netns']) throw new RkError('port driver "slirp4netns" cannot be used with --detach-netns: use --port-driver=builtin');
   if (a.publish.length > 0 && a['port-driver'] === 'none') {
     throw new RkError('port driver "none" does not support publishing ports: add --port-driver=builtin (with a non-host --net)');
   }
   const net = resolveNetConfig(a, a['port-driver'], warn);
   if (!host) driverFor(a.net);
   if (!IMPLEMENTED_PORTS.has(a['port-driver'])) {
-    throw new RkError(`port driver "${a['port-driver']}" is not available in this build yet: use --port-driver=none`);
+    throw new RkError(`port driver "${a['port-driver']}" is not available in this build yet: use --port-driver=builtin or none`);
   }
+  checkPublish(a);
   if (a['evacuate-cgroup2'] !== undefined) {
     if (!a.cgroupns) throw new RkError('evacuate-cgroup2 requires --cgroupns');
     if (!a.pidns) throw new RkError('evacuate-cgroup2 requires --pidns');

@@ -26,6 +26,7 @@ export interface ApiServer {
 }
 
 const MAX_BODY = 1 << 20;
+const MAX_DRAIN = 64 << 20;
 const NO_PORT_DRIVER = 'no PortDriver is available';
 
 function send(res: ServerResponse, status: number, body: string, type?: string): void {
@@ -55,20 +56,31 @@ function statusOf(err: unknown): number {
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/**
+ * The request body as text. A body over MAX_BODY is read to its end and
+ * dropped (up to MAX_DRAIN, so that the client, still sending, gets the 413
+ * answer rather than a reset); past MAX_DRAIN the connection is dropped.
+ */
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new ApiError(413, `request body larger than ${MAX_BODY} bytes`));
+      if (size > MAX_DRAIN) {
         req.destroy();
+        return;
+      }
+      if (size > MAX_BODY) {
+        chunks.length = 0;
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      if (size > MAX_BODY) reject(new ApiError(413, `request body larger than ${MAX_BODY} bytes: a PortSpec is a small JSON object`));
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
     req.on('error', reject);
   });
 }

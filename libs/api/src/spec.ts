@@ -46,7 +46,8 @@ function split(spec: string, s: string): Part[] {
 }
 
 const isPortText = (p: Part) => !p.bracketed && /^\d+$/.test(p.text);
-const isIPPart = (p: Part) => (p.bracketed ? isIP(p.text) === 6 : isIP(p.text) === 4);
+// Brackets may hold any address (upstream takes "[127.0.0.1]" too); bare, only IPv4.
+const isIPPart = (p: Part) => (p.bracketed ? isIP(p.text) !== 0 : isIP(p.text) === 4);
 
 function port(spec: string, p: Part, what: string): number {
   if (!isPortText(p)) throw bad(spec, `${what} ${JSON.stringify(p.text)} is not a port number`);
@@ -142,8 +143,13 @@ export function validatePortSpec(spec: PortSpec, existing: Iterable<PortStatus> 
     if (value === undefined || value === '') continue;
     const fam = isIP(value);
     if (fam === 0) throw new ApiError(400, `invalid ${name}: ${JSON.stringify(value)}`);
+    // The proto's family is the listening side's; the child side may be
+    // either (v4 to v6 and back, as upstream). 0.0.0.0 with a *6 proto
+    // means "::", as Go's listener reads it.
     const want = protoFamily(spec.proto);
-    if (want !== 0 && want !== fam) throw new ApiError(400, `${name} ${value} is not IPv${want} as proto ${spec.proto} requires`);
+    if (name === 'parentIP' && want !== 0 && want !== fam && !(want === 6 && value === '0.0.0.0')) {
+      throw new ApiError(400, `${name} ${value} is not IPv${want} as proto ${spec.proto} requires`);
+    }
   }
   for (const [name, value] of [['parentPort', spec.parentPort], ['childPort', spec.childPort]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 65535) {

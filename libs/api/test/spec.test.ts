@@ -14,6 +14,8 @@ t.test('parsePortSpec: the forms users write', async (t) => {
     ['8080:[fd00::2]:80/udp6', { proto: 'udp6', parentPort: 8080, childIP: 'fd00::2', childPort: 80 }],
     [':8080:80/tcp', { proto: 'tcp', parentPort: 8080, childPort: 80 }],
     ['1:65535/sctp', { proto: 'sctp', parentPort: 1, childPort: 65535 }],
+    ['[::]:8080:[127.0.0.1]:80/tcp6', { proto: 'tcp6', parentIP: '::', parentPort: 8080, childIP: '127.0.0.1', childPort: 80 }],
+    ['[127.0.0.1]:8080:80/tcp', { proto: 'tcp', parentIP: '127.0.0.1', parentPort: 8080, childPort: 80 }],
     ['[::ffff:127.0.0.1]:9000:9000/sctp6', { proto: 'sctp6', parentIP: '::ffff:127.0.0.1', parentPort: 9000, childPort: 9000 }],
   ];
   for (const [text, want] of cases) t.strictSame(parsePortSpec(text), want, text);
@@ -38,7 +40,7 @@ t.test('parsePortSpec: bad specs are RkErrors (exit 2) that name the expected fo
     ['127.0.0.1:8080:10.0.2:80/tcp', /child IP "10.0.2" is not an IP address/],
     ['[::1:8080:80/tcp', /unclosed "\["/],
     ['[::1]x:8080:80/tcp', /unexpected "x" after "\]"/],
-    ['[127.0.0.1]:8080:80/tcp', /parent IP "127.0.0.1" is not an IP address/],
+    ['[localhost]:8080:80/tcp', /parent IP "localhost" is not an IP address/],
     ['1.2.3.4:[::1:80/tcp', /unclosed/],
     ['1.2.3.4:8]080:80/tcp', /brackets must enclose/],
     ['', /missing \/PROTO/],
@@ -102,5 +104,9 @@ t.test('validatePortSpec', async (t) => {
   fails({ proto: 'tcp', parentPort: 1.5, childPort: 1 }, /invalid parentPort/);
   fails({ proto: 'tcp', parentIP: 'bogus', parentPort: 1, childPort: 1 }, /invalid parentIP: "bogus"/);
   fails({ proto: 'tcp4', parentIP: '::1', parentPort: 1, childPort: 1 }, /parentIP ::1 is not IPv4/);
-  fails({ proto: 'udp6', childIP: '10.0.2.100', parentPort: 1, childPort: 1 }, /childIP 10.0.2.100 is not IPv6/);
+  fails({ proto: 'udp6', parentIP: '10.0.2.100', parentPort: 1, childPort: 1 }, /parentIP 10.0.2.100 is not IPv6/);
+  // v4 to v6 and back, as upstream's integration-port.sh has them
+  ok({ proto: 'tcp6', parentIP: '::', childIP: '127.0.0.1', parentPort: 2, childPort: 1 });
+  ok({ proto: 'tcp4', parentIP: '0.0.0.0', childIP: '::1', parentPort: 3, childPort: 1 });
+  ok({ proto: 'udp6', parentIP: '0.0.0.0', parentPort: 4, childPort: 1 });
 });

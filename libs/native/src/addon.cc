@@ -57,6 +57,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindUdpToDevice", Napi::Function::New(env, BindUdpToDevice, "bindUdpToDevice"));
   exports.Set("setNonBlocking", Napi::Function::New(env, SetNonBlocking, "setNonBlocking"));
   exports.Set("ifMac", Napi::Function::New(env, IfMac, "ifMac"));
+  exports.Set("relayCreate", Napi::Function::New(env, RelayCreate, "relayCreate"));
+  exports.Set("relayAddPort", Napi::Function::New(env, RelayAddPort, "relayAddPort"));
+  exports.Set("relayRemovePort", Napi::Function::New(env, RelayRemovePort, "relayRemovePort"));
+  exports.Set("relayStats", Napi::Function::New(env, RelayStats, "relayStats"));
+  exports.Set("relaySetDebug", Napi::Function::New(env, RelaySetDebug, "relaySetDebug"));
+  exports.Set("relayClose", Napi::Function::New(env, RelayClose, "relayClose"));
   Constants(env, exports);
   return exports;
 }

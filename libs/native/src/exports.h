@@ -37,4 +37,10 @@ Napi::Value ConnectUnix(const Napi::CallbackInfo& info);
 Napi::Value BindUdpToDevice(const Napi::CallbackInfo& info);
 Napi::Value SetNonBlocking(const Napi::CallbackInfo& info);
 Napi::Value IfMac(const Napi::CallbackInfo& info);
+Napi::Value RelayCreate(const Napi::CallbackInfo& info);      // relay_js.cc
+Napi::Value RelayAddPort(const Napi::CallbackInfo& info);     // relay_js.cc
+Napi::Value RelayRemovePort(const Napi::CallbackInfo& info);  // relay_js.cc
+Napi::Value RelayStats(const Napi::CallbackInfo& info);       // relay_js.cc
+Napi::Value RelaySetDebug(const Napi::CallbackInfo& info);    // relay_js.cc
+Napi::Value RelayClose(const Napi::CallbackInfo& info);       // relay_js.cc
 }  // namespace rk

@@ -173,11 +173,76 @@ declare const slirpHandleBrand: unique symbol;
 /** A running NAT engine. */
 export type SlirpHandle = number & { readonly [slirpHandleBrand]: true };
 
+/** Options of a relay engine (see src/relay.h). */
+export interface RelayOptions {
+  /** Worker threads, each with its own epoll loop (default 1). */
+  threads?: number;
+  /** Pipe size asked with F_SETPIPE_SZ (default 1 MiB; the user's pipe allowance may cap it). */
+  pipeSize?: number;
+  /** Sockets made in advance per namespace port (default 8). */
+  nsPool?: number;
+}
+
+/** One forwarded port, as the relay sees it: where to listen, where to connect. */
+export interface RelayPortSpec {
+  proto: 'tcp' | 'udp';
+  /** One entry per listening socket (e.g. one dual-stack "::", or "0.0.0.0" and "::" v6only). */
+  listen: { ip: string; port: number; v6only?: boolean }[];
+  target: { ip: string; port: number };
+  /** Namespace fds (user first, then net) the target lives in; absent: on the host. */
+  nsFds?: number[];
+  /** Connect from the client's own address (IP_TRANSPARENT inside the namespace). */
+  transparent?: boolean;
+  /** UDP: a flow with no datagram either way for this long ends (default 90 s). */
+  udpIdleMs?: number;
+}
+
+export interface RelayPortResult {
+  id: number;
+  /** The port each listener got (a requested 0 resolved). */
+  ports: number[];
+  /** Whether source addresses are kept (asked for, and allowed in the namespace). */
+  transparent: boolean;
+}
+
+/** A per-connection event, sent only while debug is on. */
+export interface RelayEvent {
+  kind: 'open' | 'close' | 'refused' | 'reset' | 'flow' | 'flowEnd' | 'error';
+  port: number;
+  client?: string;
+  target?: string;
+  /** Bytes (TCP) or datagrams (UDP) client -> target and back, at close. */
+  up?: number;
+  down?: number;
+  code?: string;
+  message?: string;
+  what?: string;
+}
+
+export interface RelayStats {
+  threads: number;
+  connections: number;
+  flows: number;
+  accepted: number;
+  pipesInUse: number;
+  pipesIdle: number;
+  nsSocketsPooled: number;
+}
+
+declare const relayBrand: unique symbol;
+type RelayHandle = { readonly [relayBrand]: true };
+
 interface Addon {
   makePipe(): [number, number];
   slirpStart(opts: SlirpOptions, onExit: (e: SlirpExit) => void): SlirpHandle;
   slirpStop(h: SlirpHandle): boolean;
   slirpStats(h: SlirpHandle): SlirpStats | null;
+  relayCreate(o: RelayOptions, onEvent?: (e: RelayEvent) => void): RelayHandle;
+  relayAddPort(h: RelayHandle, p: RelayPortSpec): RelayPortResult;
+  relayRemovePort(h: RelayHandle, id: number): boolean;
+  relayStats(h: RelayHandle): RelayStats;
+  relaySetDebug(h: RelayHandle, on: boolean): void;
+  relayClose(h: RelayHandle): void;
   nsRun(nsFds: number[], ops: NsOp[]): number[];
   openNamespaces(pid: number, kinds: string[]): OpenedNamespaces;
   listenUnix(path: string): number;
@@ -324,3 +389,33 @@ export const slirpStart = addon.slirpStart;
 export const slirpStop = addon.slirpStop;
 /** Packet and byte counters of a running engine (null once it ended). */
 export const slirpStats = addon.slirpStats;
+
+/**
+ * The port-forwarding relay: native threads that accept and move bytes
+ * (splice for TCP, batched datagrams for UDP); JavaScript only adds and
+ * removes ports. onEvent gets per-connection events while debug is on.
+ */
+export class Relay {
+  private readonly h: RelayHandle;
+  constructor(opts: RelayOptions = {}, onEvent?: (e: RelayEvent) => void) {
+    this.h = addon.relayCreate(opts, onEvent);
+  }
+  /** Opens the listeners and starts serving; throws Node-style errors (EADDRINUSE, EACCES; .address, .port). */
+  addPort(p: RelayPortSpec): RelayPortResult {
+    return addon.relayAddPort(this.h, p);
+  }
+  /** Closes the port's listeners, connections and flows; returns once done (false: unknown id). */
+  removePort(id: number): boolean {
+    return addon.relayRemovePort(this.h, id);
+  }
+  stats(): RelayStats {
+    return addon.relayStats(this.h);
+  }
+  setDebug(on: boolean): void {
+    addon.relaySetDebug(this.h, on);
+  }
+  /** Stops the threads and closes everything. */
+  close(): void {
+    addon.relayClose(this.h);
+  }
+}

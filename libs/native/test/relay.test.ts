@@ -1,0 +1,147 @@
+// The relay engine on its own (targets on this host): bytes, UDP flows
+// (order, idle end), port removal with live connections, errors.
+import t, { type Test } from 'tap';
+import { createSocket, type Socket as Dgram } from 'node:dgram';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { Relay, type RelayEvent } from '../src/index.js';
+
+const events: RelayEvent[] = [];
+const relay = new Relay({ threads: 2 }, (e) => events.push(e));
+t.teardown(() => relay.close());
+
+async function echoServer(t: Test): Promise<number> {
+  const s = createServer((c) => {
+    c.on('error', () => {});
+    c.pipe(c);
+  }).listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  t.teardown(() => s.close());
+  return (s.address() as AddressInfo).port;
+}
+
+async function udpEcho(t: Test): Promise<number> {
+  const u = createSocket('udp4');
+  u.on('message', (m, r) => u.send(m, r.port, r.address));
+  await new Promise<void>((r) => u.bind(0, '127.0.0.1', r));
+  t.teardown(() => u.close());
+  return u.address().port;
+}
+
+t.test('TCP: bytes through, listener port 0 resolved, IPv4 and IPv6 on one dual-stack socket', async (t) => {
+  const target = await echoServer(t);
+  const p = relay.addPort({ proto: 'tcp', listen: [{ ip: '::', port: 0, v6only: false }], target: { ip: '127.0.0.1', port: target } });
+  t.teardown(() => relay.removePort(p.id));
+  t.ok(p.ports[0]! > 0);
+  for (const host of ['127.0.0.1', '::1']) {
+    const got = await new Promise<string>((resolve, reject) => {
+      const c = connect(p.ports[0]!, host);
+      let out = '';
+      c.on('connect', () => c.end(`hi ${host}`));
+      c.on('data', (d) => (out += d));
+      c.on('close', () => resolve(out));
+      c.on('error', reject);
+    });
+    t.equal(got, `hi ${host}`, `through, from ${host}`);
+  }
+});
+
+t.test('errors: a taken port, a bad address', async (t) => {
+  const target = await echoServer(t);
+  const p = relay.addPort({ proto: 'tcp', listen: [{ ip: '127.0.0.1', port: 0 }], target: { ip: '127.0.0.1', port: target } });
+  t.teardown(() => relay.removePort(p.id));
+  t.throws(() => relay.addPort({ proto: 'tcp', listen: [{ ip: '127.0.0.1', port: p.ports[0]! }], target: { ip: '127.0.0.1', port: 1 } }), { code: 'EADDRINUSE', syscall: 'listen', port: p.ports[0] });
+  t.throws(() => relay.addPort({ proto: 'tcp', listen: [{ ip: 'nope', port: 1 }], target: { ip: '127.0.0.1', port: 1 } }), TypeError);
+  t.equal(relay.removePort(4242), false, 'unknown id');
+});
+
+t.test('removing a port closes its live connections and frees the port at once', async (t) => {
+  const target = await echoServer(t);
+  const p = relay.addPort({ proto: 'tcp', listen: [{ ip: '127.0.0.1', port: 0 }], target: { ip: '127.0.0.1', port: target } });
+  const c = connect(p.ports[0]!, '127.0.0.1');
+  c.on('error', () => {});
+  await new Promise((r) => c.on('connect', r));
+  c.write('x');
+  await new Promise((r) => c.once('data', r));
+  const closed = new Promise((r) => c.on('close', r));
+  t.equal(relay.removePort(p.id), true);
+  await closed;
+  t.pass('the live connection was closed');
+  const again = relay.addPort({ proto: 'tcp', listen: [{ ip: '127.0.0.1', port: p.ports[0]! }], target: { ip: '127.0.0.1', port: target } });
+  t.equal(again.ports[0], p.ports[0], 'the port can be bound again right away');
+  relay.removePort(again.id);
+  t.equal(relay.stats().connections, 0);
+});
+
+t.test('UDP: one flow per client, datagrams in order, flows end after the idle timeout', async (t) => {
+  const target = await udpEcho(t);
+  const p = relay.addPort({ proto: 'udp', listen: [{ ip: '127.0.0.1', port: 0 }], target: { ip: '127.0.0.1', port: target }, udpIdleMs: 300 });
+  t.teardown(() => relay.removePort(p.id));
+  const clients: Dgram[] = [];
+  const received: number[][] = [[], []];
+  const N = 2000;
+  const WINDOW = 50; // in flight at a time: this process is also the echo server
+  await Promise.all([0, 1].map(async (k) => {
+    const s = createSocket('udp4');
+    clients.push(s);
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    let wake: (() => void) | undefined;
+    s.on('message', (m) => {
+      received[k]!.push(m.readUInt32BE(0));
+      wake?.();
+    });
+    for (let i = 0; i < N; i += WINDOW) {
+      const want = i + WINDOW;
+      const arrived = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        wake = () => {
+          if (received[k]!.length >= want) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+      });
+      for (let j = i; j < want; j++) {
+        const b = Buffer.alloc(64);
+        b.writeUInt32BE(j, 0);
+        s.send(b, p.ports[0]!, '127.0.0.1');
+      }
+      await arrived;
+    }
+  }));
+  t.equal(relay.stats().flows, 2, 'two clients: two flows');
+  for (const k of [0, 1]) {
+    const r = received[k]!;
+    t.equal(r.length, N, `client ${k}: all ${N} datagrams back`);
+    t.ok(r.every((v, i) => i === 0 || v > r[i - 1]!), `client ${k}: in order`);
+  }
+  await new Promise((r) => setTimeout(r, 1600));
+  t.equal(relay.stats().flows, 0, 'idle flows ended');
+  for (const s of clients) s.close();
+});
+
+t.test('events only while debug is on; pipes bounded after use', async (t) => {
+  const target = await echoServer(t);
+  const p = relay.addPort({ proto: 'tcp', listen: [{ ip: '127.0.0.1', port: 0 }], target: { ip: '127.0.0.1', port: target } });
+  t.teardown(() => relay.removePort(p.id));
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const c = connect(p.ports[0]!, '127.0.0.1');
+      c.on('connect', () => c.end(Buffer.alloc(1 << 20)));
+      c.resume();
+      c.on('close', () => resolve());
+    });
+  events.length = 0;
+  await once();
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(events.length, 0, 'no events with debug off');
+  relay.setDebug(true);
+  await once();
+  await new Promise((r) => setTimeout(r, 50));
+  relay.setDebug(false);
+  t.strictSame(events.map((e) => e.kind), ['open', 'close']);
+  t.match(events[1], { up: 1 << 20, down: 1 << 20, client: /^127\.0\.0\.1:\d+$/, target: `127.0.0.1:${target}` });
+  await Promise.all(Array.from({ length: 50 }, once));
+  const st = relay.stats();
+  t.equal(st.pipesInUse, 0, 'no pipe held once connections end');
+  t.ok(st.pipesIdle <= 16, `idle pipes bounded (${st.pipesIdle})`);
+});

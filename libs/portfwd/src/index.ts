@@ -1,0 +1,10 @@
+export type { PortDriver } from './types.js';
+export { createPortDriver, PORT_DRIVER_NAMES, type PortDriverName, type PortDriverOptions } from './create.js';
+export { BuiltinDriver, BUILTIN_PROTOS, type BuiltinOptions } from './builtin.js';
+export { Slirp4netnsDriver, SLIRP4NETNS_PROTOS, slirpRequest, type Slirp4netnsOptions } from './slirp4netns.js';
+export { openTargetNamespace, type TargetNamespace } from './namespace.js';
+export { listenPlan, baseProto, protoFamily, type ListenAddr } from './listen.js';
+export { targetIP, hostGatewayIP } from './target.js';
+export { listenError, unprivilegedPortStart } from './errors.js';
+export { SourceIPRouting, SOURCE_IP_TABLE, SOURCE_IP_PRIORITY } from './source-ip.js';
+export { sharedRelay, closeSharedRelay, type RelayConfig } from './relay.js';

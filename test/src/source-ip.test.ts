@@ -1,0 +1,88 @@
+// The client address the server inside sees, with a real remote client: as
+// root, the test makes a "host" network namespace (where rk-portfwd runs, as
+// the test user) and a "client" namespace joined to it by a veth, with
+// TEST-NET-1 and 2001:db8:: addresses (both namespaces of the test's own; the
+// machine's own network is never touched). The user's namespace, made by
+// rk-unshare inside the "host" one, runs the test servers.
+import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { isRoot, repoRoot } from './harness.js';
+import { nsServers, portfwd } from './net-helpers.js';
+
+const ASK = join(repoRoot, 'test/src/fixtures/ask.mjs');
+const tag = String(process.pid % 100000);
+const HOST_NS = `rkh${tag}`;
+const CLIENT_NS = `rkc${tag}`;
+const HOST4 = '192.0.2.201';
+const CLIENT4 = '192.0.2.202';
+const HOST6 = '2001:db8::201';
+const CLIENT6 = '2001:db8::202';
+
+function sh(args: string[]): void {
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+}
+
+function topology(t: Test): void {
+  const veth = `rkv${tag}`;
+  sh(['ip', 'netns', 'add', HOST_NS]);
+  t.teardown(() => spawnSync('ip', ['netns', 'del', HOST_NS]));
+  sh(['ip', 'netns', 'add', CLIENT_NS]);
+  t.teardown(() => spawnSync('ip', ['netns', 'del', CLIENT_NS]));
+  sh(['ip', '-n', HOST_NS, 'link', 'add', `${veth}h`, 'type', 'veth', 'peer', 'name', `${veth}c`, 'netns', CLIENT_NS]);
+  for (const [ns, dev, a4, a6] of [[HOST_NS, `${veth}h`, HOST4, HOST6], [CLIENT_NS, `${veth}c`, CLIENT4, CLIENT6]] as const) {
+    sh(['ip', '-n', ns, 'addr', 'add', `${a4}/24`, 'dev', dev]);
+    sh(['ip', '-n', ns, 'addr', 'add', `${a6}/64`, 'dev', dev, 'nodad']);
+    sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+}
+
+/** Runs ask.mjs in a namespace (as root); returns [clientPort, reply]. */
+function ask(ns: string, mode: 'tcp' | 'udp', host: string, port: number): [string, string] {
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ASK, mode, host, String(port)], { encoding: 'utf8', timeout: 15_000 });
+  const [local, reply] = r.stdout.trim().split('|');
+  return [local ?? '', reply ?? `(no answer: ${r.stderr.trim()})`];
+}
+
+t.test('the server inside sees the real client address (TCP and UDP, IPv4 and IPv6)', { skip: !isRoot && 'needs root to make the test namespaces' }, async (t) => {
+  topology(t);
+  const inHost = ['ip', 'netns', 'exec', HOST_NS];
+  const ns = await nsServers(t, 7600, inHost);
+  const p = await portfwd(t, [
+    '--netns-pid', String(ns.pid),
+    '-p', '0.0.0.0:18600:7600/udp',
+    '-p', '0.0.0.0:18601:7601/tcp',
+    '-p', '[::]:18602:[::1]:7600/udp6',
+    '-p', '[::]:18603:[::1]:7601/tcp6',
+  ], 4, inHost);
+  t.ok(p.isRunning(), p.isRunning() ? 'rk-portfwd runs' : p.stderr());
+  t.match(p.stderr(), /client addresses kept/);
+
+  let [port, reply] = ask(CLIENT_NS, 'tcp', HOST4, 18601);
+  t.equal(reply, `${CLIENT4} ${port}`, 'TCP over IPv4: the server sees the client address and port');
+  [port, reply] = ask(CLIENT_NS, 'udp', HOST4, 18600);
+  t.equal(reply, `${CLIENT4} ${port} ping`, 'UDP over IPv4: the server sees the client address and port, and its reply comes back');
+  [port, reply] = ask(CLIENT_NS, 'tcp', HOST6, 18603);
+  t.equal(reply, `${CLIENT6} ${port}`, 'TCP over IPv6');
+  [port, reply] = ask(CLIENT_NS, 'udp', HOST6, 18602);
+  t.equal(reply, `${CLIENT6} ${port} ping`, 'UDP over IPv6');
+  [, reply] = ask(HOST_NS, 'tcp', '127.0.0.1', 18601);
+  t.match(reply, /^127\.0\.0\.1 \d+$/, 'a loopback client is seen as loopback (as upstream)');
+  [, reply] = ask(HOST_NS, 'udp', '127.0.0.1', 18600);
+  t.match(reply, /^127\.0\.0\.1 \d+ ping$/, 'UDP from loopback works too');
+  for (let i = 0; i < 3; i++) {
+    [port, reply] = ask(CLIENT_NS, 'tcp', HOST4, 18601);
+    t.equal(reply, `${CLIENT4} ${port}`, `again (${i + 1}): a new connection from a new port`);
+  }
+});
+
+t.test('--source-ip-transparent=false: the server sees the forwarder', { skip: !isRoot && 'needs root to make the test namespaces' }, async (t) => {
+  topology(t);
+  const inHost = ['ip', 'netns', 'exec', HOST_NS];
+  const ns = await nsServers(t, 7700, inHost);
+  await portfwd(t, ['--netns-pid', String(ns.pid), '--source-ip-transparent=false', '-p', '0.0.0.0:18701:7701/tcp', '-p', '0.0.0.0:18700:7700/udp'], 2, inHost);
+  t.match(ask(CLIENT_NS, 'tcp', HOST4, 18701)[1], /^127\.0\.0\.1 \d+$/);
+  t.match(ask(CLIENT_NS, 'udp', HOST4, 18700)[1], /^127\.0\.0\.1 \d+ ping$/);
+});
