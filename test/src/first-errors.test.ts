@@ -234,3 +234,27 @@ t.test('user namespaces disabled (user.max_user_namespaces=0): the sysctl comman
   t.equal(r.after!.stdout, '0\n');
   t.not(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim(), '0', "the host's limit is untouched");
 });
+
+t.test('a host port below 1024: the sysctl command, and after it the port is published', { skip: needsRoot }, async (t) => {
+  // net.ipv4.ip_unprivileged_port_start belongs to a network namespace: the test lowers it in one of its own
+  const wrap = (script: string) => ['unshare', '-n', 'bash', '-c', `ip link set lo up || exit 1\n${script}`];
+  const kit = ['rootlesskit', '--net=builtin', '--disable-host-loopback', '--port-driver=builtin', '-p', '127.0.0.1:80:80/tcp', 'true'];
+  const FIX = ['sysctl', '-w', 'net.ipv4.ip_unprivileged_port_start=80'];
+  const r = privately('', [
+    { name: 'kit', argv: kit },
+    { name: 'portfwd', argv: ['rk-portfwd', '-p', '127.0.0.1:80:127.0.0.1:8080/tcp'] },
+    { name: 'ctl', argv: ['rootlesskit', '--net=builtin', '--disable-host-loopback', '--port-driver=builtin', 'rootlessctl', 'add-ports', '127.0.0.1:80:80/tcp'] },
+    { name: 'fix', argv: FIX, as: 'root' },
+    { name: 'after', argv: kit },
+  ], { wrap });
+  const msg = 'cannot expose privileged port 80 (net.ipv4.ip_unprivileged_port_start is 1024): sudo sysctl -w net.ipv4.ip_unprivileged_port_start=80 (or choose a port >= 1024)';
+  t.equal(r.kit!.code, 1);
+  t.equal(oneError(t, r.kit!, 'rootlesskit -p'), `[rootlesskit:parent] error: cannot publish a port: ${msg}`);
+  t.equal(r.portfwd!.code, 1);
+  t.equal(oneError(t, r.portfwd!, 'rk-portfwd'), `rk-portfwd: error: ${msg}`);
+  t.equal(r.ctl!.code, 1);
+  t.equal(oneError(t, r.ctl!, 'rootlessctl add-ports'), `rootlessctl: error: ${msg}`, 'the API\'s answer, through rootlessctl');
+  t.same(fixOf(msg, /: (sudo sysctl -w net\.ipv4\.ip_unprivileged_port_start=80) \(/), FIX, 'the printed command is the one run');
+  t.equal(r.fix!.code, 0, r.fix!.stderr);
+  t.equal(r.after!.code, 0, `after it, port 80 is published (${r.after!.stderr.trim()})`);
+});
