@@ -8,10 +8,11 @@
 //   node hack/benchmarks-doc.mjs --quick    # short runs, to check the whole chain
 //   node hack/benchmarks-doc.mjs --only startup,iperf3-net
 //
-// A benchmark script prints one table: a header line, then one line per row,
-// columns separated by two or more spaces, the first column the row's label;
-// numbers may be "-" (not measured). Other lines (notes, ratios) are kept as
-// notes under the table.
+// A benchmark script prints one table, either as a markdown table (lines
+// "| a | b |", a "|---|" line under the header) or as aligned columns (a
+// header line, then one line per row, columns separated by two or more
+// spaces); the first column is the row's label, numbers may be "-" (not
+// measured). Other lines (a title, notes, ratios) are kept as they are.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
@@ -43,15 +44,15 @@ const BENCHMARKS = [
     name: 'portfwd',
     script: 'hack/benchmark-portfwd.sh',
     title: 'rk-portfwd host to host',
-    about: 'TCP throughput through a host-to-host forwarder: rk-portfwd beside socat, with loopback (no forwarder) as the ceiling.',
-    quickEnv: { DURATION: '2' },
+    about: 'iperf3 TCP through a host-to-host forwarder: rk-portfwd beside socat, with loopback (no forwarder) as the ceiling; interleaved rounds, medians. Target: rk-portfwd ≥ 2.5× socat.',
+    quickEnv: { ROUNDS: '1', SECONDS_PER_RUN: '2' },
   },
   {
     name: 'iperf3-port',
     script: 'hack/benchmark-iperf3-port.sh',
     title: 'Port drivers: host to namespace',
-    about: 'iperf3 from the host to a server inside the namespace through `-p`: ours beside upstream rootlesskit\'s drivers, with loopback as the ceiling.',
-    quickEnv: { DURATION: '2' },
+    about: 'iperf3 from the host to a server inside the namespace through `--port-driver=builtin -p`: ours beside upstream rootlesskit\'s builtin driver, with loopback as the ceiling; TCP Gbit/s and UDP datagrams per second. Targets: TCP ≥ 1.3×, UDP ≥ 1.5× upstream, none reordered.',
+    quickEnv: { ROUNDS: '1', SECONDS_PER_RUN: '2' },
   },
 ];
 
@@ -63,9 +64,20 @@ function runScript(b) {
   return { out: r.stdout, err: r.stderr };
 }
 
-/** Header, rows and notes of a script's table. */
+/** Header, rows and notes of a script's table; `markdown` when it printed a markdown table. */
 export function parseTable(text) {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (lines.some((l) => l.trim().startsWith('|'))) {
+    const cells = (l) => l.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+    const table = lines.filter((l) => l.trim().startsWith('|') && !/^\|[\s|:-]+\|?$/.test(l.trim()));
+    const [head, ...body] = table.map(cells);
+    return {
+      markdown: true,
+      header: head ?? [],
+      rows: body.map((c) => ({ label: c[0], values: c.slice(1) })),
+      notes: lines.filter((l) => !l.trim().startsWith('|')),
+    };
+  }
   const cols = (l) => l.trim().split(/\s{2,}/);
   const header = cols(lines[0] ?? '');
   const rows = [];
@@ -75,14 +87,14 @@ export function parseTable(text) {
     if (c.length === header.length) rows.push({ label: c[0], values: c.slice(1) });
     else notes.push(l.trim());
   }
-  return { header, rows, notes };
+  return { markdown: false, header, rows, notes };
 }
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Bar colour by what a row is. */
 function colour(label) {
-  if (/^ours|rk-portfwd|--net=builtin/i.test(label)) return '#2b7bb9';
+  if (/^ours|^rk-portfwd|--net=builtin/i.test(label)) return '#2b7bb9';
   if (/upstream/i.test(label)) return '#e08a1e';
   if (/loopback|node -e/i.test(label)) return '#8c8c8c';
   return '#5aa25a'; // pasta, socat, other references
@@ -92,7 +104,7 @@ function colour(label) {
 export function svgChart(title, table) {
   const charts = [];
   table.header.slice(1).forEach((h, i) => {
-    if (!/gbps|ms|pps/i.test(h)) return;
+    if (!/gbps|gbit\/s|pkt\/s|pps|\bms\b/i.test(h)) return;
     const bars = table.rows
       .map((r) => ({ label: r.label, value: Number(r.values[i]) }))
       .filter((b) => Number.isFinite(b.value) && !/ - /.test(b.label));
@@ -140,7 +152,20 @@ for (const b of BENCHMARKS) {
   }
   const { out } = runScript(b);
   const table = parseTable(out);
-  let text = `## ${b.title}\n\n${b.about}\n\n\`${b.script}\`${quick ? ` (short run: ${Object.entries(b.quickEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}:\n\n\`\`\`\n${out.trimEnd()}\n\`\`\`\n`;
+  const how = `\`${b.script}\`${quick ? ` (short run: ${Object.entries(b.quickEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`;
+  let text = `## ${b.title}\n\n${b.about}\n\n${how}:\n\n`;
+  if (table.markdown) {
+    // the table as markdown (rendered), its other lines as paragraphs around it
+    let inTable = false;
+    for (const l of out.trimEnd().split('\n')) {
+      const isRow = l.trim().startsWith('|');
+      if (isRow !== inTable) text += '\n';
+      text += isRow ? `${l.trim()}\n` : `${l.trim()}\n`;
+      inTable = isRow;
+    }
+  } else {
+    text += `\`\`\`\n${out.trimEnd()}\n\`\`\`\n`;
+  }
   const svg = svgChart(b.title.replace(/`/g, ''), table);
   if (svg) {
     mkdirSync(join(root, 'docs', 'img'), { recursive: true });
