@@ -12,7 +12,8 @@ import type { CopyUpArgs } from './flags.js';
 
 export function withNetwork(plan: MountPlan, a: CopyUpArgs, log: Logger): MountPlan {
   const steps: PlanStep[] = [...plan.steps];
-  const why: string[] = plan.steps.map((_, i) => plan.describe(i));
+  // the copy-up's own descriptions, without their "step i/n: " (renumbered below)
+  const why: string[] = plan.steps.map((_, i) => plan.describe(i).replace(/^step \d+\/\d+: /, ''));
   if (a.sysfs) {
     const sys = sysfsPlan();
     steps.push(...sys.steps);
