@@ -2,25 +2,14 @@
 // from the same flag tables --help is made from (apps/*/src/flags.ts, and
 // rootlessctl's subcommand table). `node hack/completion.mjs --check` fails
 // when the committed file is not what the tables give (run by the tests).
-import { build } from 'esbuild';
-import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { flagTables, root } from './flag-tables.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'completion', 'rootlesskit-ts.bash');
 
-/** Loads a TS module's exports by bundling it in memory. */
-async function load(file) {
-  const r = await build({ entryPoints: [file], bundle: true, platform: 'node', format: 'cjs', write: false, logLevel: 'error', external: ['yargs', 'yargs-parser'] });
-  const mod = { exports: {} };
-  new Function('module', 'exports', 'require', r.outputFiles[0].text)(mod, mod.exports, createRequire(file));
-  return mod.exports;
-}
-
-// Values that name a file or directory, a program, or a PID.
-const DIRS = /^(state-dir|copy-up|release|socket)$/;
+// Values that name a directory or a program (other values complete as file names).
+const DIRS = /^(state-dir|copy-up|release)$/;
 const PROGRAMS = /-binary$/;
 
 function describeFlags(table) {
@@ -42,11 +31,8 @@ function describeFlags(table) {
 }
 
 const commands = {};
-for (const app of readdirSync(join(root, 'apps')).sort()) {
-  const flagsFile = join(root, 'apps', app, 'src', 'flags.ts');
-  if (!existsSync(flagsFile)) continue;
-  const m = await load(flagsFile);
-  if (m.FLAGS) commands[app] = { ...describeFlags(m.FLAGS), positional: m.POSITIONAL ?? (app === 'rk-idmap' || app === 'rk-net' ? 'pid' : 'command'), subcommands: m.SUBCOMMANDS };
+for (const [app, m] of await flagTables()) {
+  commands[app] = { ...describeFlags(m.FLAGS), flags: m.FLAGS, positional: m.POSITIONAL ?? (app === 'rk-idmap' || app === 'rk-net' ? 'pid' : 'command'), subcommands: m.SUBCOMMANDS };
 }
 
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -59,7 +45,8 @@ for (const [cmd, c] of Object.entries(commands)) {
   text += `_rk_words[${cmd}]=${q(c.words.join(' '))}\n_rk_pos[${cmd}]=${c.positional}\n`;
   for (const [flag, kind] of Object.entries(c.values)) text += `_rk_values[${cmd} ${flag}]=${q(kind)}\n`;
   for (const [sub, s] of Object.entries(c.subcommands ?? {})) {
-    const d = describeFlags(s.flags ?? {});
+    // a subcommand takes the command's own flags too (rootlessctl info --socket S)
+    const d = describeFlags({ ...c.flags, ...(s.flags ?? {}) });
     text += `_rk_words[${cmd} ${sub}]=${q(d.words.join(' '))}\n_rk_pos[${cmd} ${sub}]=${s.positional ?? 'none'}\n`;
     for (const [flag, kind] of Object.entries(d.values)) text += `_rk_values[${cmd} ${sub} ${flag}]=${q(kind)}\n`;
   }

@@ -29,6 +29,13 @@ t.test('flags, flag values, commands and PIDs', async (t) => {
   t.ok(complete('rootlesskit', '--copy-up=/etc', 'ech').includes('echo'), 'CMD is completed as a command');
   t.same(complete('rootlesskit', 'sh', '--no-such-flag'), [], 'after CMD, words are CMD\'s own');
   t.ok(complete('rootlesskit', '--state-dir', '/tm').includes('/tmp'), 'directories for --state-dir');
+  t.same(complete('rootlessctl', ''), ['list-ports', 'add-ports', 'remove-ports', 'info'], 'rootlessctl: its subcommands');
+  t.same(complete('rootlessctl', '--socket', '/tmp/x', 'in'), ['info'], 'the subcommand after --socket PATH');
+  t.ok(complete('rootlessctl', '--socket', '/etc/host').includes('/etc/hosts'), '--socket completes file names');
+  t.same(complete('rootlessctl', 'list-ports', '--j'), ['--json']);
+  t.same(complete('rootlessctl', 'remove-ports', '--'), ['--debug', '--help', '--socket=', '--version'], 'remove-ports has no --json');
+  t.ok(complete('rootlessctl', 'info', '--socket', '/etc/host').includes('/etc/hosts'), 'the global --socket after the subcommand too');
+  t.same(complete('rootlessctl', 'info', ''), [], 'info takes no words');
   const pids = complete('rk-idmap', '');
   t.ok(pids.length > 0 && pids.every((p) => /^\d+$/.test(p.trim())), 'rk-idmap completes PIDs');
 });

@@ -59,6 +59,12 @@ export const attackerUser = process.env.RK_TEST_USER_ATTACKER ?? 'rktest-attacke
 /** Why tests that switch to another user are skipped (false when they can run). */
 export const needsRoot: string | false = isRoot ? false : 'needs root to run a command as another user';
 
+/** `env A=1 ... argv` with the extra variables last among env's, so that they win over the defaults (e.g. PATH). */
+function withEnv(full: string[], argv: string[], extra: NodeJS.ProcessEnv): string[] {
+  const at = full.length - argv.length;
+  return [...full.slice(0, at), ...Object.entries(extra).map(([k, v]) => `${k}=${v}`), ...full.slice(at)];
+}
+
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -69,10 +75,9 @@ export interface RunResult {
 /** Runs argv as the test user and waits; commands from node_modules/.bin are on PATH. */
 export function run(argv: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number; cwd?: string; user?: string } = {}): RunResult {
   const full = asUser(argv, opts.user);
-  const env = isRoot ? { ...process.env, ...(opts.env ?? {}) } : userEnv(opts.env);
-  const finalArgv = isRoot && opts.env
-    ? [...full.slice(0, full.indexOf('env') + 1), ...Object.entries(opts.env).map(([k, v]) => `${k}=${v}`), ...full.slice(full.indexOf('env') + 1)]
-    : full;
+  // as root, opts.env goes to the user's command through `env` (setpriv --reset-env clears the rest)
+  const env = isRoot ? process.env : userEnv(opts.env);
+  const finalArgv = isRoot && opts.env ? withEnv(full, argv, opts.env) : full;
   const r = spawnSync(finalArgv[0]!, finalArgv.slice(1), {
     input: opts.input ?? '',
     env,
@@ -87,9 +92,7 @@ export function run(argv: string[], opts: { input?: string; env?: NodeJS.Process
 export function start(argv: string[], opts: SpawnOptions & { env?: NodeJS.ProcessEnv; user?: string } = {}) {
   const full = asUser(argv, opts.user);
   const extra = opts.env ?? {};
-  const finalArgv = isRoot
-    ? [...full.slice(0, full.indexOf('env') + 1), ...Object.entries(extra).map(([k, v]) => `${k}=${v}`), ...full.slice(full.indexOf('env') + 1)]
-    : full;
+  const finalArgv = isRoot ? withEnv(full, argv, extra) : full;
   const { user: _user, ...spawnOpts } = opts;
   return spawn(finalArgv[0]!, finalArgv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -140,7 +140,7 @@ t.test('errors name the fix', async (t) => {
   // would win over run()'s env option, so env(1) sets it last)
   const noTools = run(['/usr/bin/env', 'PATH=/nonexistent', process.execPath, rkIdmapJs, String(pid)]);
   t.equal(noTools.code, 1);
-  t.equal(noTools.stderr, 'rk-idmap: error: newuidmap not found: install the Debian package "uidmap" (sudo apt-get install uidmap)\n');
+  t.equal(noTools.stderr, 'rk-idmap: error: newuidmap not found (Debian package "uidmap"): sudo apt-get install uidmap\n');
   t.equal(readFileSync(`/proc/${pid}/uid_map`, 'utf8'), '', 'nothing written');
 
   const notNew = run(['rk-idmap', String(process.pid)]);
@@ -148,10 +148,10 @@ t.test('errors name the fix', async (t) => {
   t.match(notNew.stderr, /^rk-idmap: error: /);
 });
 
-t.test('a user without subordinate IDs is told which line to add', { skip: needsRoot }, async (t) => {
+t.test('a user without subordinate IDs is told the command that adds them', { skip: needsRoot }, async (t) => {
   const nosub = run(['rk-idmap', '--print'], { user: noSubidUser });
   t.equal(nosub.code, 1);
-  t.match(nosub.stderr, new RegExp(`^rk-idmap: error: no subordinate UIDs for user "${noSubidUser}" \\(uid \\d+\\) in /etc/subuid: add a line such as "${noSubidUser}:100000:65536" \\(e\\.g\\. sudo usermod --add-subuids 100000-165535 ${noSubidUser}\\)\n$`));
+  t.match(nosub.stderr, new RegExp(`^rk-idmap: error: no subordinate UIDs and GIDs for user "${noSubidUser}" \\(uid \\d+\\) in /etc/subuid and /etc/subgid: sudo usermod --add-subuids (\\d+-\\d+) --add-subgids \\1 ${noSubidUser}\n$`));
 });
 
 t.test('usage errors: one line, exit 2', async (t) => {

@@ -115,6 +115,6 @@ t.test('a missing pasta names its package', async (t) => {
   const { run } = await import('./harness.js');
   const r = run(['rootlesskit', '--net=pasta', '--pasta-binary=/nonexistent/pasta', '--disable-host-loopback', 'true']);
   t.equal(r.code, 1);
-  t.match(r.stderr, /\/nonexistent\/pasta not found: install it \(sudo apt-get install passt\) or pass --pasta-binary=PATH/);
+  t.match(r.stderr, /\/nonexistent\/pasta not found: correct --pasta-binary=PATH, or drop it and install the Debian package: sudo apt-get install passt\n/);
   t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
 });

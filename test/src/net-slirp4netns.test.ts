@@ -41,7 +41,7 @@ t.test('slirp4netns: a driver that dies mid-run is reported, rootlesskit exits 1
 t.test('slirp4netns: bad input', async (t) => {
   const missing = run(['rootlesskit', '--net=slirp4netns', '--slirp4netns-binary=/nonexistent/slirp4netns', 'true']);
   t.equal(missing.code, 1);
-  t.match(missing.stderr, /\/nonexistent\/slirp4netns not found: install it \(sudo apt-get install slirp4netns\) or pass --slirp4netns-binary=PATH/);
+  t.match(missing.stderr, /\/nonexistent\/slirp4netns not found: correct --slirp4netns-binary=PATH, or drop it and install the Debian package: sudo apt-get install slirp4netns\n/);
   const gone = run(['rk-net', '--net=slirp4netns', '999999999']);
   t.equal(gone.code, 1);
   t.match(gone.stderr, /no process 999999999/);

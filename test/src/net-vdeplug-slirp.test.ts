@@ -88,7 +88,7 @@ t.test('vde_plug killed mid-run: rootlesskit says so, exits 1, leaves nothing', 
 t.test('a missing vde_plug names its package', async (t) => {
   const r = run(['rootlesskit', '--net=vdeplug_slirp', '--vde-plug-binary=/nonexistent/vde_plug', 'true']);
   t.equal(r.code, 1);
-  t.match(r.stderr, /vde_plug not found: install it \(sudo apt-get install vde2\)/);
+  t.match(r.stderr, /\/nonexistent\/vde_plug not found: correct --vde-plug-binary=PATH, or drop it and install the Debian package: sudo apt-get install vde2\n/);
   t.equal(r.stderr.trim().split('\n').filter((l) => !/warning/.test(l)).length, 1, 'one line');
 });
 

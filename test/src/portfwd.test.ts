@@ -225,7 +225,7 @@ t.test('--state-dir: DIR/api.sock serves the ports API (ours and upstream rootle
     t.match(conflict.stderr, `conflict with ID ${tcpId}`);
     const priv = runCtl(ctl, sock, ['add-ports', '127.0.0.1:80:7100/tcp']);
     t.equal(priv.code, 1, `${name}: a privileged port fails`);
-    t.match(priv.stderr, /cannot expose privileged port 80: add 'net\.ipv4\.ip_unprivileged_port_start=80' to \/etc\/sysctl\.conf/);
+    t.match(priv.stderr, /cannot expose privileged port 80 \(net\.ipv4\.ip_unprivileged_port_start is \d+\): sudo sysctl -w net\.ipv4\.ip_unprivileged_port_start=80 \(or choose a port >= \d+\)\n/);
     const rm = runCtl(ctl, sock, ['remove-ports', String(tcpId), String(udpId)]);
     t.equal(rm.code, 0, `${name} remove-ports`);
     await t.rejects(tcpExchange(base + 1, '127.0.0.1', 'x'), { code: 'ECONNREFUSED' }, `${name}: a removed port no longer listens`);

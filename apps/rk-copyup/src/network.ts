@@ -12,6 +12,7 @@ import type { CopyUpArgs } from './flags.js';
 
 export function withNetwork(plan: MountPlan, a: CopyUpArgs, log: Logger): MountPlan {
   const steps: PlanStep[] = [...plan.steps];
+  // the copy-up's own descriptions, without their "step i/n: " (renumbered below)
   const why: string[] = plan.steps.map((_, i) => plan.describe(i).replace(/^step \d+\/\d+: /, ''));
   if (a.sysfs) {
     const sys = sysfsPlan();

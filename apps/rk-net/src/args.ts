@@ -13,9 +13,11 @@ once no process is left in it, or with an error when the driver dies.
 Drivers: none (loopback only), builtin (our embedded userspace NAT: libslirp on a
 native thread, no extra binary), slirp4netns, pasta, vdeplug_slirp, vpnkit,
 lxc-user-nic; gvisor-tap-vsock (upstream's name) is our builtin engine with
-that driver's addresses. Addresses as upstream: the namespace gets 10.0.2.100/24
-on tap0, gateway 10.0.2.2 (the host's 127.0.0.1 unless --disable-host-loopback),
-DNS 10.0.2.3.
+that driver's addresses. Addresses as upstream: with builtin, slirp4netns, pasta
+and vdeplug_slirp the namespace gets 10.0.2.100/24 on tap0 (--cidr), gateway
+10.0.2.2 (the host's 127.0.0.1 unless --disable-host-loopback), DNS 10.0.2.3;
+gvisor-tap-vsock has gateway and DNS at .1, vpnkit its own network, and
+lxc-user-nic an address from the DHCP server on root's bridge.
 
 With --state-dir DIR the PID is read from DIR/child_pid, and DIR/resolv.conf,
 DIR/hosts and, last, DIR/net.json (driver, interface, MTU, address, gateway, DNS,

@@ -17,6 +17,8 @@ export interface FlagSpec {
   values?: readonly string[];
   describe: string;
   group?: string;
+  /** The default as --help and the docs show it, when it is not a value of its own (e.g. "$ROOTLESSKIT_STATE_DIR/api.sock"). */
+  defaultText?: string;
 }
 
 export type FlagTable = Record<string, FlagSpec>;
@@ -33,6 +35,7 @@ export function yargsOptions(table: FlagTable): Record<string, object> {
       ...(f.alias ? { alias: f.alias } : {}),
       ...(f.default !== undefined ? { default: f.default } : {}),
       ...(f.choices ? { choices: f.choices } : {}),
+      ...(f.defaultText ? { defaultDescription: f.defaultText } : {}),
       describe: f.describe,
     };
   }

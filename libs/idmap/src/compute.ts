@@ -9,6 +9,7 @@ import { RkError } from '@rk/cli';
 import { runGetsubids, type GetsubidsResult } from './getsubids.js';
 import { subidService } from './nsswitch.js';
 import { readSubidRanges } from './subid-file.js';
+import { missingFromService, missingInFiles } from './missing.js';
 import type { ComputeOptions, IdKind, IdMapLine, IdMaps, IdRange, SubidSource } from './types.js';
 
 /** Fewer subordinate IDs than this and common images (with IDs up to 65534) fail to unpack. */
@@ -18,7 +19,6 @@ const MAX_RANGES = 339;
 const SOURCES: readonly SubidSource[] = ['auto', 'dynamic', 'static'];
 
 const NOUN: Record<IdKind, string> = { uid: 'UIDs', gid: 'GIDs' };
-const USERMOD_FLAG: Record<IdKind, string> = { uid: '--add-subuids', gid: '--add-subgids' };
 
 export async function computeIdMaps(opts: ComputeOptions = {}): Promise<IdMaps> {
   const uid = opts.uid ?? process.geteuid!();
@@ -50,11 +50,11 @@ export async function computeIdMaps(opts: ComputeOptions = {}): Promise<IdMaps> 
     ranges = { uid: readSubidRanges(files.uid, user, uid), gid: readSubidRanges(files.gid, user, uid) };
   }
 
+  const missing = (['uid', 'gid'] as const).filter((k) => ranges[k].length === 0);
+  if (missing.length > 0) throw missingInFiles(missing, user, uid, files);
   const warnings: string[] = [];
   const result = {} as Record<IdKind, { map: IdMapLine[]; ranges: IdRange[] }>;
   for (const kind of ['uid', 'gid'] as const) {
-    const where = used === 'static' ? `in ${files[kind]}` : 'from getsubids';
-    if (ranges[kind].length === 0) throw missingError(kind, user, uid, where, files[kind]);
     const list = dedupe(ranges[kind]);
     const own = kind === 'uid' ? uid : gid;
     checkRanges(kind, list, own);
@@ -120,19 +120,14 @@ function checkRanges(kind: IdKind, ranges: IdRange[], own: number): void {
   }
 }
 
-function missingError(kind: IdKind, user: string, uid: number, where: string, file: string): RkError {
-  const fix = `add a line such as "${user}:100000:65536"${where.startsWith('in ') ? '' : ` to ${file}`} (e.g. sudo usermod ${USERMOD_FLAG[kind]} 100000-165535 ${user})`;
-  return new RkError(`no subordinate ${NOUN[kind]} for user "${user}" (uid ${uid}) ${where}: ${fix}`);
-}
-
 function dynamicError(user: string, uid: number, files: Record<IdKind, string>, bin: string, u: GetsubidsResult, g: GetsubidsResult): RkError {
   if ((!u.ok && u.missing) || (!g.ok && g.missing)) {
-    return new RkError(`${bin} not found: install the Debian package "uidmap" (sudo apt-get install uidmap), or use --subid-source static`);
+    return new RkError(`${bin} not found (Debian package "uidmap"): sudo apt-get install uidmap (or use --subid-source static)`);
   }
   const kind: IdKind = u.ok && u.ranges.length > 0 ? 'gid' : 'uid';
   const r = kind === 'uid' ? u : g;
   const detail = r.ok ? '' : ` (${r.reason})`;
-  return missingError(kind, user, uid, `from getsubids${detail}`, files[kind]);
+  return missingFromService(kind, user, uid, detail, files);
 }
 
 function whyNot(u: GetsubidsResult, g: GetsubidsResult): string {

@@ -31,7 +31,7 @@ export interface MapTool {
 /** Finds newuidmap or newgidmap and checks it can act as root; throws an RkError naming the fix. */
 export async function findMapTool(name: 'newuidmap' | 'newgidmap'): Promise<MapTool> {
   const path = findOnPath(name);
-  if (!path) throw new RkError(`${name} not found: install the Debian package "uidmap" (sudo apt-get install uidmap)`);
+  if (!path) throw new RkError(`${name} not found (Debian package "uidmap"): sudo apt-get install uidmap`);
   const st = statSync(path);
   if (st.uid === 0 && (st.mode & 0o4000) !== 0) return { name, path, verified: true };
   const caps = await hasFileCapabilities(path);

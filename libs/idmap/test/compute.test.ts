@@ -73,17 +73,23 @@ t.test('fewer than 65536 subordinate IDs: a warning, not an error', async (t) =>
   t.same(several.warnings, [], '65536 in total over two ranges is enough');
 });
 
-t.test('no entry for the user: the error names the file and the fix', async (t) => {
+t.test('no entry for the user: the error names the files and ends in the usermod command, with a free range', async (t) => {
   const opts = files(t, 'bob:100000:65536\n', 'alice:100000:65536\n');
   await t.rejects(computeIdMaps(opts), {
     name: 'RkError',
-    message: `no subordinate UIDs for user "alice" (uid 1500) in ${opts.subuidFile}: add a line such as "alice:100000:65536" (e.g. sudo usermod --add-subuids 100000-165535 alice)`,
+    message: `no subordinate UIDs for user "alice" (uid 1500) in ${opts.subuidFile}: sudo usermod --add-subuids 165536-231071 alice`,
   });
   const g = files(t, 'alice:100000:65536\n', '# none\n');
   await t.rejects(computeIdMaps(g), {
-    message: `no subordinate GIDs for user "alice" (uid 1500) in ${g.subgidFile}: add a line such as "alice:100000:65536" (e.g. sudo usermod --add-subgids 100000-165535 alice)`,
+    message: `no subordinate GIDs for user "alice" (uid 1500) in ${g.subgidFile}: sudo usermod --add-subgids 165536-231071 alice`,
   });
-  await t.rejects(computeIdMaps({ ...opts, subuidFile: '/nonexistent/subuid' }), { message: /^no subordinate UIDs .* in \/nonexistent\/subuid: add a line/ });
+  const both = files(t, 'bob:100000:65536\ncarol:231072:1000\n', 'dave:165536:10\n');
+  await t.rejects(computeIdMaps(both), {
+    message: `no subordinate UIDs and GIDs for user "alice" (uid 1500) in ${both.subuidFile} and ${both.subgidFile}: sudo usermod --add-subuids 296608-362143 --add-subgids 296608-362143 alice`,
+  }, 'both missing: one command, a range free in both files');
+  await t.rejects(computeIdMaps({ ...opts, subuidFile: '/nonexistent/subuid', subgidFile: '/nonexistent/subgid' }), {
+    message: 'no subordinate UIDs and GIDs for user "alice" (uid 1500) in /nonexistent/subuid and /nonexistent/subgid: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice',
+  });
 });
 
 t.test('a malformed line is an error with file:line, even in another user\'s entry', async (t) => {
@@ -141,11 +147,11 @@ t.test('auto falls back to the files when getsubids fails, is missing, or lists 
 t.test('dynamic without fallback: the errors name getsubids', async (t) => {
   const opts = { ...files(t, 'alice:500000:65536\n'), source: 'dynamic' as const };
   await t.rejects(computeIdMaps({ ...opts, getsubids: '/nonexistent/getsubids' }), {
-    message: '/nonexistent/getsubids not found: install the Debian package "uidmap" (sudo apt-get install uidmap), or use --subid-source static',
+    message: '/nonexistent/getsubids not found (Debian package "uidmap"): sudo apt-get install uidmap (or use --subid-source static)',
   });
   const failing = fakeGetsubids(t, { uid: '', gid: '', code: 1 });
   await t.rejects(computeIdMaps({ ...opts, getsubids: failing }), {
-    message: new RegExp(`^no subordinate UIDs for user "alice" \\(uid 1500\\) from getsubids \\(.*Error fetching ranges\\): add a line such as "alice:100000:65536" to ${opts.subuidFile}`),
+    message: new RegExp(`^no subordinate UIDs for user "alice" \\(uid 1500\\) from getsubids \\(.*Error fetching ranges\\): add a range in the subid service, or use the files: sudo usermod --add-subuids 100000-165535 alice, then --subid-source=static$`),
   });
   const noGid = fakeGetsubids(t, { uid: '0: alice 100000 65536\n', gid: '' });
   await t.rejects(computeIdMaps({ ...opts, getsubids: noGid }), { message: /^no subordinate GIDs for user "alice" \(uid 1500\) from getsubids: .*--add-subgids/ });

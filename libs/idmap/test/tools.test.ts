@@ -35,8 +35,8 @@ t.test('findOnPath honours PATH order and skips non-executables', async (t) => {
 
 t.test('missing newuidmap: the error names the package', async (t) => {
   withPath(t, '/nonexistent');
-  await t.rejects(findMapTool('newuidmap'), { name: 'RkError', message: 'newuidmap not found: install the Debian package "uidmap" (sudo apt-get install uidmap)' });
-  await t.rejects(findMapTool('newgidmap'), { message: /^newgidmap not found: install the Debian package "uidmap"/ });
+  await t.rejects(findMapTool('newuidmap'), { name: 'RkError', message: 'newuidmap not found (Debian package "uidmap"): sudo apt-get install uidmap' });
+  await t.rejects(findMapTool('newgidmap'), { message: /^newgidmap not found \(Debian package "uidmap"\): sudo apt-get install uidmap$/ });
 });
 
 t.test('not setuid root: file capabilities decide, when getfattr can tell', async (t) => {

@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { constants } from '@rk/native';
 import { appArmorHint, cgroup2Mount, cloneFlags, explainUsernsFailure, envList, errnoName, evacuateCgroup2, namespaceNames, ownCgroup2Path, resolveCommand, signalName } from '../src/index.js';
 
@@ -164,15 +164,37 @@ t.test('explainUsernsFailure: one line naming the sysctl to change, for this mac
     t.notMatch(msg, /\n/, `${code}: one line`);
     t.match(msg, /(kernel|user)\.[a-z_]+/, `${code}: names a sysctl`);
   }
-  if (clone === '0') t.match(explainUsernsFailure('EPERM'), /^unprivileged user namespaces are disabled: sudo sysctl -w kernel.unprivileged_userns_clone=1$/);
+  if (clone === '0') t.match(explainUsernsFailure('EPERM'), /^unprivileged user namespaces are disabled \(kernel.unprivileged_userns_clone=0\): sudo sysctl -w kernel.unprivileged_userns_clone=1$/);
   else if (max === '0') t.match(explainUsernsFailure('EPERM'), /user.max_user_namespaces=0/);
   else {
     t.equal(
       explainUsernsFailure('ENOSPC'),
-      `too many user namespaces (user.max_user_namespaces=${max ?? '?'} reached): raise it, e.g. sudo sysctl -w user.max_user_namespaces=28633`,
+      `too many user namespaces (the limit user.max_user_namespaces=${max ?? '?'} is reached): sudo sysctl -w user.max_user_namespaces=${Math.max(Number(max) * 2, 28633)}`,
     );
     if (apparmor === '1') t.match(explainUsernsFailure('EPERM'), /^AppArmor restricts unprivileged user namespaces/);
     else t.equal(explainUsernsFailure('EPERM'), 'cannot create a user namespace (EPERM): check kernel.unprivileged_userns_clone, user.max_user_namespaces and kernel.apparmor_restrict_unprivileged_userns');
   }
   t.equal(appArmorHint() === '', apparmor !== '1', 'the AppArmor hint only where AppArmor restricts');
+});
+
+t.test('explainUsernsFailure: each sysctl that can forbid user namespaces, and its command (a fake /proc/sys)', async (t) => {
+  const fake = (files: Record<string, string>) => {
+    const d = mkdtempSync(join(tmpdir(), 'rk-sysctl-'));
+    t.teardown(() => rmSync(d, { recursive: true, force: true }));
+    for (const [name, v] of Object.entries(files)) {
+      mkdirSync(join(d, dirname(name)), { recursive: true });
+      writeFileSync(join(d, name), `${v}\n`);
+    }
+    return d;
+  };
+  const cases: Array<[Record<string, string>, string, string]> = [
+    [{ 'kernel/unprivileged_userns_clone': '0', 'user/max_user_namespaces': '100' }, 'EPERM', 'unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone=0): sudo sysctl -w kernel.unprivileged_userns_clone=1'],
+    [{ 'user/max_user_namespaces': '0' }, 'ENOSPC', 'user namespaces are disabled (user.max_user_namespaces=0): sudo sysctl -w user.max_user_namespaces=28633'],
+    [{ 'user/max_user_namespaces': '50000' }, 'ENOSPC', 'too many user namespaces (the limit user.max_user_namespaces=50000 is reached): sudo sysctl -w user.max_user_namespaces=100000'],
+    [{ 'user/max_user_namespaces': '100', 'kernel/apparmor_restrict_unprivileged_userns': '1' }, 'EPERM', 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1): sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0'],
+    [{ 'user/max_user_namespaces': '100', 'kernel/apparmor_restrict_unprivileged_userns': '0' }, 'EPERM', 'cannot create a user namespace (EPERM): check kernel.unprivileged_userns_clone, user.max_user_namespaces and kernel.apparmor_restrict_unprivileged_userns'],
+  ];
+  for (const [files, code, msg] of cases) t.equal(explainUsernsFailure(code, fake(files)), msg, JSON.stringify(files));
+  t.equal(appArmorHint(fake({ 'kernel/apparmor_restrict_unprivileged_userns': '1' })), ' (AppArmor restricts unprivileged user namespaces: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0)');
+  t.equal(appArmorHint(fake({ 'kernel/apparmor_restrict_unprivileged_userns': '0' })), '');
 });

@@ -5,6 +5,7 @@ import { RkError } from '@rk/cli';
 import { nsRun, type NsOp } from '@rk/native';
 import { AF_INET, AF_INET6, ipBytes } from './addr.js';
 import { nsFds } from './target.js';
+import { tunProblem } from './tun.js';
 import type { NetInfo, NetTarget } from './types.js';
 
 export function configureInterface(t: NetTarget, info: NetInfo): void {
@@ -51,7 +52,6 @@ function describe(op: NsOp): string {
 }
 
 function hint(code: string | undefined, op: NsOp | undefined): string {
-  if (op?.op === 'tap' && (code === 'EACCES' || code === 'EPERM')) return ' (/dev/net/tun must be usable by users: sudo chmod 0666 /dev/net/tun)';
-  if (op?.op === 'tap' && code === 'ENOENT') return ' (no /dev/net/tun: sudo modprobe tun, then sudo chmod 0666 /dev/net/tun)';
+  if (op?.op === 'tap' && ['EACCES', 'EPERM', 'ENOENT', 'ENODEV', 'ENXIO'].includes(code ?? '')) return ` (${tunProblem(code)})`;
   return '';
 }

@@ -45,13 +45,21 @@ export interface Helper {
   forgetLines(): void;
 }
 
+/**
+ * "slirp4netns not found: sudo apt-get install slirp4netns (or pass
+ * --slirp4netns-binary=PATH)"; for a path the user gave, the flag comes first.
+ */
+export function notFound(binary: string, pkg: string, flag?: string): string {
+  if (binary.includes('/') && flag) return `${binary} not found: correct ${flag}=PATH, or drop it and install the Debian package: sudo apt-get install ${pkg}`;
+  return `${binary} not found: sudo apt-get install ${pkg}${flag ? ` (or pass ${flag}=PATH)` : ''}`;
+}
+
 /** Absolute path of a helper binary, or a one-line error naming the package. */
 export function findBinary(binary: string, pkg: string, flag?: string): string {
   try {
     return resolveCommand(binary);
   } catch {
-    const other = flag ? ` or pass ${flag}=PATH` : '';
-    throw new RkError(`${binary} not found: install it (sudo apt-get install ${pkg})${other}`);
+    throw new RkError(notFound(binary, pkg, flag));
   }
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from '@rk/cli';
 import { driverFor } from './drivers/index.js';
 import { writeNetFiles, type StateFiles } from './files.js';
 import { openDetachedTarget, openTarget } from './target.js';
+import { TUN_DRIVERS, checkTun } from './tun.js';
 import type { NetConfig, RunningNet } from './types.js';
 
 export interface StartedNetwork extends RunningNet {
@@ -20,6 +21,7 @@ export async function startNetwork(pid: number, cfg: NetConfig, opts: { files?: 
   const stateDir = opts.files?.dir;
   const driver = driverFor(cfg.driver);
   if (cfg.detachNetns && !stateDir) throw new Error('--detach-netns needs a state dir');
+  if (TUN_DRIVERS.has(cfg.driver)) checkTun();
   const target = cfg.detachNetns ? openDetachedTarget(pid, stateDir!) : openTarget(pid, stateDir);
   let running: RunningNet;
   try {

@@ -22,10 +22,11 @@ export function listenError(err: unknown, spec: PortSpec): ApiError {
   if (e.code === 'EACCES' || e.code === 'EPERM') {
     const start = unprivilegedPortStart();
     if (start !== undefined && spec.parentPort < start) {
+      // one line that ends in the command (sysctl -w lasts until reboot: docs/ say how to keep it)
       return new ApiError(
         400,
-        `cannot expose privileged port ${spec.parentPort}: add 'net.ipv4.ip_unprivileged_port_start=${spec.parentPort}' ` +
-          `to /etc/sysctl.conf (currently ${start}), or choose a port >= ${start} (${what})`,
+        `cannot expose privileged port ${spec.parentPort} (net.ipv4.ip_unprivileged_port_start is ${start}): ` +
+          `sudo sysctl -w net.ipv4.ip_unprivileged_port_start=${spec.parentPort} (or choose a port >= ${start})`,
       );
     }
   }

@@ -33,7 +33,7 @@ t.test('listenError: messages that name the fix', async (t) => {
   t.ok(priv instanceof ApiError);
   t.equal(priv.status, 400);
   if (start !== undefined && start > 80) {
-    t.match(priv.message, `cannot expose privileged port 80: add 'net.ipv4.ip_unprivileged_port_start=80' to /etc/sysctl.conf (currently ${start}), or choose a port >= ${start}`);
+    t.match(priv.message, `cannot expose privileged port 80 (net.ipv4.ip_unprivileged_port_start is ${start}): sudo sysctl -w net.ipv4.ip_unprivileged_port_start=80 (or choose a port >= ${start})`);
   }
   t.match(listenError(err('EADDRINUSE'), { proto: 'tcp', parentPort: 8080, childPort: 80 }).message, /8080:80\/tcp: the host port is already in use/);
   t.match(listenError(err('EADDRNOTAVAIL'), { proto: 'tcp', parentIP: '10.9.9.9', parentPort: 8080, childPort: 80 }).message, /is not an address of this host/);

@@ -27,7 +27,7 @@ export function lxcUserNicBinary(cfg: NetConfig): string {
   const given = cfg.lxcUserNic.binary;
   if (given === LXC_USER_NIC_PATHS[0] && !existsSync(given)) {
     const found = LXC_USER_NIC_PATHS.find((p) => existsSync(p));
-    if (!found) throw new RkError(`lxc-user-nic not found at ${LXC_USER_NIC_PATHS.join(' or ')}: install it (sudo apt-get install lxc) or pass --lxc-user-nic-binary=PATH`);
+    if (!found) throw new RkError(`lxc-user-nic not found at ${LXC_USER_NIC_PATHS.join(' or ')}: sudo apt-get install lxc (or pass --lxc-user-nic-binary=PATH)`);
     return found;
   }
   return findBinary(given, 'lxc', '--lxc-user-nic-binary');
