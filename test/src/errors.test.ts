@@ -34,7 +34,7 @@ t.test('booleans and numbers as Go parses them: --pidns=yes and --mtu=abc refuse
   t.match(exp.stderr, /invalid value "1e3" for flag --mtu/);
   const T = run(['rootlesskit', '--pidns=T', '--reaper=false', 'sh', '-c', 'echo $$']);
   t.equal(T.code, 0, T.stderr);
-  t.equal(T.stdout, '1\n', 'T is true (strconv.ParseBool)');
+  t.equal(T.stdout, '2\n', 'T is true (strconv.ParseBool): a PID namespace, CMD under its PID 1');
   const hex = run(['rootlesskit', '--net=none', '--mtu=0x5dc', 'true']);
   t.notMatch(hex.stderr, /parse error/, '0x5dc is 1500 (strconv.ParseInt base 0)');
 });

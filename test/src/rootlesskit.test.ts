@@ -19,7 +19,9 @@ t.test('maps, env and exit statuses as upstream', async (t) => {
   t.equal(run(['rootlesskit', 'sh', '-c', 'exit 42']).code, 42);
   const sig = run(['rootlesskit', 'sh', '-c', 'kill -USR1 $$']);
   t.equal(sig.code, 255);
-  t.match(sig.stderr, /SIGUSR1/);
+  t.equal(sig.stderr, '[rootlesskit:child ] error: command [sh -c kill -USR1 $$] exited: signal: user defined signal 1\n[rootlesskit:parent] error: child exited: exit status 255\n', "upstream's words");
+  const failed = run(['rootlesskit', 'sh', '-c', 'exit 42']);
+  t.equal(failed.stderr, '[rootlesskit:child ] error: command [sh -c exit 42] exited: exit status 42\n[rootlesskit:parent] error: child exited: exit status 42\n', 'a non-zero exit is reported as upstream does');
   const nf = run(['rootlesskit', 'no-such-command-rk']);
   t.equal(nf.code, 127);
   t.match(nf.stderr, /no-such-command-rk: command not found/);
@@ -39,6 +41,22 @@ t.test('SIGUSR1 to child_pid gives 255; state dir files as upstream', async (t) 
   });
   t.equal(code, 255);
   t.notOk(existsSync(s), 'state dir removed');
+});
+
+t.test('a signal to child_pid ends CMD with --pidns too, whatever --reaper says (as upstream)', async (t) => {
+  for (const flags of [['--pidns'], ['--pidns', '--reaper=true'], ['--pidns', '--reaper=false']]) {
+    const s = `${tempDir()}/s`;
+    const p = start(['rootlesskit', '--state-dir', s, ...flags, 'sleep', '100']);
+    let stderr = '';
+    p.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    await waitFor(() => existsSync(`${s}/child_pid`));
+    const code = await new Promise((resolve) => {
+      p.on('exit', resolve);
+      process.kill(Number(readFileSync(`${s}/child_pid`, 'utf8')), 'SIGUSR1');
+    });
+    t.equal(code, 255, flags.join(' '));
+    t.match(stderr, 'command [sleep 100] exited: signal: user defined signal 1', flags.join(' '));
+  }
 });
 
 t.test('SIGKILL of rootlesskit kills CMD; a restart on the same state dir works; a second instance is refused', async (t) => {
@@ -101,8 +119,11 @@ t.test('--pidns (PID 1 reaper, fresh /proc), --utsns, --ipcns, --cgroupns', asyn
   t.not(ipc, execFileSync('readlink', ['/proc/self/ns/ipc']).toString().trim());
   t.not(cg, execFileSync('readlink', ['/proc/self/ns/cgroup']).toString().trim());
   t.equal(cgpath, '0::/');
-  const noReaper = run(['rootlesskit', '--pidns', '--reaper=false', 'sh', '-c', 'echo $$']);
-  t.equal(noReaper.stdout.trim(), '1');
+  // --reaper=false: as upstream, CMD is still not PID 1 (a PID 1 without a
+  // handler never gets a signal); PID 1 waits for CMD only, orphans stay zombies.
+  const noReaper = run(['rootlesskit', '--pidns', '--reaper=false', 'sh', '-c', 'echo $$; (sleep 0.1 &) ; sleep 0.3; ps -o stat= -e | grep -c Z || true']);
+  t.equal(noReaper.code, 0, noReaper.stderr);
+  t.equal(noReaper.stdout, '2\n1\n', 'CMD is PID 2; the orphan is not reaped');
   const orphan = run(['rootlesskit', '--pidns', 'sh', '-c', '(sleep 0.1 &) ; sleep 0.3; ps -o stat= -e | grep -c Z || true']);
   t.equal(orphan.code, 0, orphan.stderr);
   t.equal(orphan.stdout.trim(), '0', 'orphans reaped, no zombies');

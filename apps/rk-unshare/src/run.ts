@@ -1,6 +1,6 @@
 import { inherited, rawCommand, rawEnv, shown, type Logger } from '@rk/cli';
 import { computeIdMaps, writeIdMaps, writeRootOnlyMaps } from '@rk/idmap';
-import { Child, forwardSignals, procPlan, resolveCommand, type NamespaceSet } from '@rk/namespaces';
+import { Child, exitReason, forwardSignals, procPlan, resolveCommand, type NamespaceSet } from '@rk/namespaces';
 import { StateDir, createGate } from '@rk/state';
 import { propagationSteps, type Propagation } from '@rk/copyup';
 import { ignoreSignals, type PlanStep } from '@rk/native';
@@ -90,7 +90,7 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
   const st = await child.exited;
   cleanup();
   if (st.signal) {
-    log.error(`${shown(argv[0]!)} was killed by signal ${st.signal}`);
+    log.error(`${shown(argv[0]!)} exited: ${exitReason(st)} (${st.signal})`);
     return 255;
   }
   return st.code ?? 255;

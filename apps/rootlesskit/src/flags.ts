@@ -21,7 +21,7 @@ export const FLAGS = {
   cgroupns: { type: 'boolean', default: false, describe: 'create a cgroup namespace', group: 'Process:' },
   utsns: { type: 'boolean', default: false, describe: 'create a UTS namespace', group: 'Process:' },
   ipcns: { type: 'boolean', default: false, describe: 'create an IPC namespace', group: 'Process:' },
-  reaper: { type: 'string', choices: TRISTATE, default: 'auto', describe: 'PID-1 reaper that reaps orphans and forwards signals (needs --pidns; auto: with --pidns)', group: 'Process:' },
+  reaper: { type: 'string', choices: TRISTATE, default: 'auto', describe: 'with --pidns, PID 1 (which forwards signals to CMD) also reaps orphans (true needs --pidns; auto: with --pidns)', group: 'Process:' },
   'evacuate-cgroup2': { type: 'string', describe: 'move the processes of our cgroup v2 group into subgroup NAME (needs --pidns and --cgroupns)', group: 'Process:' },
   'state-dir': { type: 'string', describe: 'state directory (lock, child_pid, api.sock); default: a new dir under $XDG_RUNTIME_DIR or $TMPDIR', group: 'State:' },
   'subid-source': { type: 'string', choices: ['auto', 'dynamic', 'static'], default: 'auto', describe: 'subordinate IDs from getsubids (dynamic), /etc/sub[ug]id (static), or dynamic then static (auto)', group: 'SubID:' },

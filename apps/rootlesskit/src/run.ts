@@ -5,7 +5,7 @@
 import { RkError, inherited, rawCommand, rawEnv, shown, type Logger } from '@rk/cli';
 import { copyUpPlan, propagationSteps, type Propagation } from '@rk/copyup';
 import { computeIdMaps, writeIdMaps } from '@rk/idmap';
-import { Child, evacuateCgroup2, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
+import { Child, evacuateCgroup2, exitReason, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
 import { API_SOCK_FILE, StateDir } from '@rk/state';
 import { ignoreSignals, whenReadable, type PlanStep } from '@rk/native';
 import { normalize } from 'node:path';
@@ -23,6 +23,9 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
   // Signals the caller ignored (nohup, a background job of a script) stay
   // ignored here, as they would for CMD without us: Node reset them.
   if (caller) ignoreSignals(caller.ignore);
+  // With --pidns, CMD is never PID 1 (as upstream, whose child process is):
+  // a PID 1 that has no handler for a signal never gets it, so an init stays
+  // as PID 1 to forward signals; --reaper says whether it also reaps orphans.
   const reaper = a.reaper === 'true' || (a.reaper === 'auto' && a.pidns);
   const ns: NamespaceSet = { user: true, mount: true, net: netCfg !== undefined && !netCfg.detachNetns, pid: a.pidns, uts: a.utsns, ipc: a.ipcns, cgroup: a.cgroupns };
 
@@ -93,7 +96,8 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
       gate: true,
       plan,
       describeStep: (i) => describe[i] ?? `step ${i}`,
-      reaper,
+      reaper: a.pidns,
+      reapOrphans: reaper,
       fds: activation.fds,
       fillListenPid: activation.fillListenPid,
       signals: caller,
@@ -181,11 +185,11 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
   const died = netDied;
   await shutdown();
   if (died !== undefined) return 1;
-  if (st.signal) {
-    childLog.error(`command [${cmd.join(' ')}] exited: killed by signal ${st.signal}`);
-    log.error('child exited: exit status 255');
-    return 255;
+  // Upstream's words for both lines: scripts grep for them ("signal: user defined signal 1").
+  const code = st.signal ? 255 : (st.code ?? 255);
+  if (code !== 0) {
+    childLog.error(`command [${cmd.join(' ')}] exited: ${exitReason(st)}`);
+    log.error(`child exited: exit status ${code}`);
   }
-  if (st.code !== 0) log.debug(`child exited: exit status ${st.code}`);
-  return st.code ?? 255;
+  return code;
 }

@@ -20,8 +20,10 @@ export interface StartOptions {
   plan?: PlanStep[];
   /** Text for plan step i in error messages. */
   describeStep?: (i: number) => string;
-  /** Child stays as PID 1 reaping orphans; CMD runs as its child (needs pid namespace). */
+  /** Child stays as PID 1 forwarding signals and reaping orphans; CMD runs as its child (needs pid namespace). */
   reaper?: boolean;
+  /** With reaper: false makes PID 1 wait for CMD only, leaving orphans unreaped (upstream's --reaper=false with --pidns). */
+  reapOrphans?: boolean;
   /** Child fd i = fds[i]; default [0, 1, 2]. */
   fds?: number[];
   /** Set the env's LISTEN_PID to CMD's own PID (socket activation). */
@@ -58,6 +60,7 @@ export class Child {
         fds: opts.fds,
         plan: opts.plan ?? [],
         reaper: opts.reaper ?? false,
+        reapOrphans: opts.reapOrphans ?? true,
         fillListenPid: opts.fillListenPid ?? false,
         signals: opts.signals,
       });

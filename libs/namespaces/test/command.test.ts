@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { constants } from '@rk/native';
-import { appArmorHint, cgroup2Mount, cloneFlags, explainUsernsFailure, envList, errnoName, evacuateCgroup2, namespaceNames, ownCgroup2Path, resolveCommand, signalName } from '../src/index.js';
+import { appArmorHint, cgroup2Mount, cloneFlags, explainUsernsFailure, envList, errnoName, evacuateCgroup2, exitReason, signalWords, namespaceNames, ownCgroup2Path, resolveCommand, signalName } from '../src/index.js';
 
 function binDir(t: Test, scripts: Record<string, number>): string {
   const d = mkdtempSync(join(tmpdir(), 'rk-ns-cmd-'));
@@ -197,4 +197,15 @@ t.test('explainUsernsFailure: each sysctl that can forbid user namespaces, and i
   for (const [files, code, msg] of cases) t.equal(explainUsernsFailure(code, fake(files)), msg, JSON.stringify(files));
   t.equal(appArmorHint(fake({ 'kernel/apparmor_restrict_unprivileged_userns': '1' })), ' (AppArmor restricts unprivileged user namespaces: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0)');
   t.equal(appArmorHint(fake({ 'kernel/apparmor_restrict_unprivileged_userns': '0' })), '');
+});
+
+t.test('exitReason and signalWords: upstream (Go) words for exit statuses and signals', async (t) => {
+  t.equal(exitReason({ code: 42, signal: null }), 'exit status 42');
+  t.equal(exitReason({ code: null, signal: 'SIGUSR1' }), 'signal: user defined signal 1');
+  t.equal(exitReason({ code: null, signal: 'SIGKILL' }), 'signal: killed');
+  t.equal(exitReason({ code: null, signal: 'SIGTERM' }), 'signal: terminated');
+  t.equal(signalWords('SIGSEGV'), 'segmentation fault');
+  t.equal(signalWords('SIGHUP'), 'hangup');
+  t.equal(signalWords('SIGINT'), 'interrupt');
+  t.equal(signalWords('signal 34'), 'signal 34', 'a signal without words as it is');
 });

@@ -43,6 +43,8 @@ export interface NativeSpawnOptions {
   plan?: PlanStep[];
   /** Stay as a PID-1 reaper that forks the command (with CLONE_NEWPID). */
   reaper?: boolean;
+  /** With reaper: also reap orphans (default true); false waits for the command only. */
+  reapOrphans?: boolean;
   /** Replace the value of the env entry LISTEN_PID= with the PID of CMD (socket activation). */
   fillListenPid?: boolean;
   /** Dispositions (SIG_IGN) and mask CMD gets right before exec (default: none ignored, none blocked). */

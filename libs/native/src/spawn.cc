@@ -8,7 +8,8 @@
 // Failures before exec are reported on a CLOEXEC pipe as 16-byte records
 // {kind, stage, errno, status}; EOF without a record means exec succeeded.
 // With `reaper`, the child stays as PID 1: it forks the command, forwards
-// signals to it, reaps orphans, reports the command's wait status, and exits.
+// signals to it, reaps orphans (unless `reapOrphans` is false: then it waits
+// for the command only), reports the command's wait status, and exits.
 #include "spawn.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@ struct SpawnSpec {
   unsigned long clone_flags = 0;
   bool gate = false;
   bool reaper = false;
+  bool reap_orphans = true;
   int pdeathsig = 0;
   std::vector<int> fds;
   Plan plan;
@@ -155,7 +157,7 @@ static int LayoutFds(const SpawnSpec& s, int* report) {
     }
     int st;
     pid_t w;
-    while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+    while ((w = waitpid(s.reap_orphans ? -1 : cmd, &st, WNOHANG)) > 0) {
       if (w != cmd) continue;
       Report(report, kStatus, 0, 0, st);
       _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
@@ -266,6 +268,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (o.Get("cloneFlags").IsNumber()) s.clone_flags = o.Get("cloneFlags").As<Napi::Number>().Int64Value();
   s.gate = o.Get("gate").ToBoolean();
   s.reaper = o.Get("reaper").ToBoolean();
+  if (o.Get("reapOrphans").IsBoolean()) s.reap_orphans = o.Get("reapOrphans").ToBoolean();
   if (o.Get("pdeathsig").IsNumber()) s.pdeathsig = o.Get("pdeathsig").As<Napi::Number>().Int32Value();
   if (o.Get("fds").IsArray()) {
     Napi::Array a = o.Get("fds").As<Napi::Array>();
