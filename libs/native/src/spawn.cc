@@ -195,6 +195,14 @@ static void CloseOtherFds(const SpawnSpec& s, int gate, int report) {
 [[noreturn]] static void ChildMain(SpawnSpec& s, int gate, int report) {
   CloseOtherFds(s, gate, report);
   ResetSignals();
+  // A PID 1 with SIG_DFL drops every signal sent from outside its PID
+  // namespace: as the reaper-to-be, hold them blocked from the start (they
+  // queue) and forward them once CMD runs, even those sent before it did.
+  if (s.reaper) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, nullptr);
+  }
   if (s.pdeathsig > 0) {
     if (prctl(PR_SET_PDEATHSIG, s.pdeathsig) < 0) {
       Report(report, kError, kStageSetup, errno, 0);
