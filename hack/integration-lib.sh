@@ -1,0 +1,125 @@
+# Sourced by hack/integration-*.sh. Each of those scripts checks one behaviour
+# that programs and scripts built on rootlesskit rely on, against any
+# implementation: ours by default, another with ROOTLESSKIT=PATH (e.g.
+# ROOTLESSKIT=/usr/bin/rootlesskit, Debian's Go rootlesskit) and, where the
+# API is used, ROOTLESSCTL=PATH (default: the rootlessctl beside ROOTLESSKIT).
+#
+# Run them as a user with /etc/subuid and /etc/subgid entries; as root they
+# re-run themselves as RK_TEST_USER (default rktest), except where a script
+# needs root for its own set-up (it says so). Exit 0 = every check passed.
+set -euo pipefail
+
+RK_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RK_BIN="$RK_REPO/node_modules/.bin"
+ROOTLESSKIT="${ROOTLESSKIT:-$RK_BIN/rootlesskit}"
+if [ -z "${ROOTLESSCTL:-}" ]; then
+  ROOTLESSCTL="$(dirname "$ROOTLESSKIT")/rootlessctl"
+  [ -x "$ROOTLESSCTL" ] || ROOTLESSCTL="$RK_BIN/rootlessctl"
+fi
+RK_TEST_USER="${RK_TEST_USER:-rktest}"
+RK_SCRIPT="$(basename "$0" .sh)"
+
+say() { printf '[%s] %s\n' "$RK_SCRIPT" "$*"; }
+fail() {
+  printf '[%s] FAIL: %s\n' "$RK_SCRIPT" "$*" >&2
+  exit 1
+}
+
+# The environment the test user gets: this checkout's commands first on PATH
+# (so a `rootlessctl` run inside is ours too), the implementation under test
+# passed on.
+user_env() {
+  echo env PATH="$RK_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    HOME="$(getent passwd "$RK_TEST_USER" | cut -d: -f6)" USER="$RK_TEST_USER" LOGNAME="$RK_TEST_USER" \
+    LANG=C.UTF-8 TMPDIR=/tmp ROOTLESSKIT="$ROOTLESSKIT" ROOTLESSCTL="$ROOTLESSCTL"
+}
+
+# As root: `as_user CMD...` runs CMD as the test user (with user_env);
+# "${AS_USER[@]}" is the same prefix, for bg_job (whose PID must be CMD's).
+# shellcheck disable=SC2207
+AS_USER=(setpriv --reuid="$RK_TEST_USER" --regid="$RK_TEST_USER" --init-groups --reset-env -- $(user_env))
+as_user() { "${AS_USER[@]}" "$@"; }
+
+# As root: re-runs the calling script as the test user. Call it first thing.
+rerun_as_user() {
+  if [ "$(id -u)" = 0 ]; then
+    id "$RK_TEST_USER" >/dev/null 2>&1 || fail "no user $RK_TEST_USER: run hack/test-user.sh as root first"
+    exec setpriv --reuid="$RK_TEST_USER" --regid="$RK_TEST_USER" --init-groups --reset-env -- \
+      $(user_env) RK_TEST_USER="$RK_TEST_USER" bash "$0" "$@"
+  fi
+}
+
+# A private scratch dir, and clean-up at exit: the background jobs started
+# with `bg_job` are killed (SIGKILL, each by its PID) and the dir removed.
+RK_TMP="$(mktemp -d "/tmp/rk-$RK_SCRIPT.XXXXXX")"
+RK_JOBS=()
+cleanup() {
+  local p
+  for p in "${RK_JOBS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${RK_JOBS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf --one-file-system "$RK_TMP" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# `bg_job OUT ERR CMD...` starts CMD in the background; its PID lands in $BG_PID.
+bg_job() {
+  local out=$1 err=$2
+  shift 2
+  "$@" >"$out" 2>"$err" &
+  BG_PID=$!
+  RK_JOBS+=("$BG_PID")
+}
+
+# `wait_until SECONDS CMD...`: polls CMD (every 20 ms) until it succeeds; 1 when it never did.
+wait_until() {
+  local end=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.02
+  done
+}
+
+# `wait_exit SECONDS PID`: waits for a background job's exit; its status lands in $EXIT_CODE.
+# Fails when it is still running after SECONDS.
+wait_exit() {
+  local secs=$1 pid=$2
+  wait_until "$secs" sh -c "! kill -0 $pid" || fail "process $pid still running after ${secs}s"
+  set +e
+  wait "$pid"
+  EXIT_CODE=$?
+  set -e
+}
+
+# A TCP port nobody listens on (on 127.0.0.1 and ::1) right now.
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 30000))
+    if ! ss -Htln "sport = :$p" | grep -q .; then
+      echo "$p"
+      return
+    fi
+  done
+  fail "no free TCP port found"
+}
+
+# `pids_of_tree PID`: PID and every descendant, one a line.
+pids_of_tree() {
+  local p c
+  echo "$1"
+  for p in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    for c in $(pids_of_tree "$p"); do echo "$c"; done
+  done
+}
+
+# `alive PID`: the process runs (a zombie waiting to be reaped has died).
+alive() {
+  [ -e "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+# `none_alive PID...`: none of them runs.
+none_alive() {
+  local p
+  for p in "$@"; do alive "$p" && return 1; done
+  return 0
+}
