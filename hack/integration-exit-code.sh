@@ -4,7 +4,7 @@
 # gives 255 and the reason in upstream's words on stderr, which log scrapers
 # and scripts grep for ("signal: user defined signal 1").
 source "$(dirname "$0")/integration-lib.sh"
-rerun_as_user "$@"
+begin "$@"
 say "testing $ROOTLESSKIT"
 
 modes=("--pidns=false" "--pidns=true --reaper=auto" "--pidns=true --reaper=true" "--pidns=true --reaper=false")

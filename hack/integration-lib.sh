@@ -40,26 +40,32 @@ user_env() {
 AS_USER=(setpriv --reuid="$RK_TEST_USER" --regid="$RK_TEST_USER" --init-groups --reset-env -- $(user_env))
 as_user() { "${AS_USER[@]}" "$@"; }
 
-# As root: re-runs the calling script as the test user. Call it first thing.
-rerun_as_user() {
-  if [ "$(id -u)" = 0 ]; then
+# `begin "$@"` first thing in a script: as root, re-runs it as the test user
+# (`begin --as-root "$@"` stays root); then makes the scratch dir RK_TMP and
+# arms the clean-up at exit: the background jobs started with `bg_job` are
+# killed (SIGKILL, each by its PID, and waited for), the hooks in
+# RK_CLEANUP_HOOKS run, and RK_TMP is removed.
+begin() {
+  if [ "${1:-}" = --as-root ]; then
+    shift
+  elif [ "$(id -u)" = 0 ]; then
     id "$RK_TEST_USER" >/dev/null 2>&1 || fail "no user $RK_TEST_USER: run hack/test-user.sh as root first"
+    # shellcheck disable=SC2046
     exec setpriv --reuid="$RK_TEST_USER" --regid="$RK_TEST_USER" --init-groups --reset-env -- \
       $(user_env) RK_TEST_USER="$RK_TEST_USER" bash "$0" "$@"
   fi
+  RK_TMP="$(mktemp -d "/tmp/rk-$RK_SCRIPT.XXXXXX")"
+  trap cleanup EXIT
 }
-
-# A private scratch dir, and clean-up at exit: the background jobs started
-# with `bg_job` are killed (SIGKILL, each by its PID) and the dir removed.
-RK_TMP="$(mktemp -d "/tmp/rk-$RK_SCRIPT.XXXXXX")"
 RK_JOBS=()
+RK_CLEANUP_HOOKS=()
 cleanup() {
   local p
   for p in "${RK_JOBS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${RK_JOBS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${RK_CLEANUP_HOOKS[@]}"; do "$p" || true; done
   rm -rf --one-file-system "$RK_TMP" 2>/dev/null || true
 }
-trap cleanup EXIT
 
 # `bg_job OUT ERR CMD...` starts CMD in the background; its PID lands in $BG_PID.
 bg_job() {

@@ -4,7 +4,7 @@
 # SIGHUP, with the PID-1 reaper (--pidns --reaper=true) and without it
 # (--reaper=false); nothing is left reparented to init.
 source "$(dirname "$0")/integration-lib.sh"
-rerun_as_user "$@"
+begin "$@"
 say "testing $ROOTLESSKIT"
 
 for mode in "--pidns --reaper=true" "--reaper=false"; do

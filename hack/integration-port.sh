@@ -6,7 +6,7 @@
 # only. Each case: an HTTP server inside (busybox httpd on port 80), a fetch
 # from the host that must work, and, after it, one that must be refused.
 source "$(dirname "$0")/integration-lib.sh"
-rerun_as_user "$@"
+begin "$@"
 say "testing $ROOTLESSKIT"
 command -v busybox >/dev/null || fail "busybox is missing: apt-get install busybox"
 port="$(free_port)"

@@ -12,10 +12,9 @@
 source "$(dirname "$0")/integration-lib.sh"
 [ "$(id -u)" = 0 ] || fail "needs root (it mounts a tmpfs on the host side); the rootlesskit under test runs as $RK_TEST_USER"
 if [ "${1:-}" != --in-own-mount-ns ]; then
-  # The EXIT trap of this outer shell removes RK_TMP; the inner run has its own.
-  unshare --mount --propagation unchanged -- bash "$0" --in-own-mount-ns
-  exit $?
+  exec unshare --mount --propagation unchanged -- bash "$0" --in-own-mount-ns
 fi
+begin --as-root
 mount --make-rprivate /  # cut every tie to the real mount table first
 mount --make-rshared /
 findmnt -n -o PROPAGATION / | grep -q shared || fail "could not make / shared in the private mount namespace"

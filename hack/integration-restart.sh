@@ -4,7 +4,7 @@
 # and a port driver, must start and serve its API there (the stale socket
 # replaced, not refused). Everything the killed one started is gone.
 source "$(dirname "$0")/integration-lib.sh"
-rerun_as_user "$@"
+begin "$@"
 say "testing $ROOTLESSKIT with $ROOTLESSCTL"
 state="$RK_TMP/state"
 mkdir "$state"

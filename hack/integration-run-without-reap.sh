@@ -4,7 +4,7 @@
 # controlling terminal (an interactive shell gets job control, no "cannot set
 # terminal process group"). The terminal checks also run without --reaper.
 source "$(dirname "$0")/integration-lib.sh"
-rerun_as_user "$@"
+begin "$@"
 say "testing $ROOTLESSKIT"
 command -v script >/dev/null || fail "script(1) is missing: apt-get install bsdutils"
 

@@ -4,7 +4,7 @@
 # own PID inside the namespaces, so a socket-activated daemon (uuidd here)
 # serves its clients. systemd-socket-activate plays systemd's part.
 source "$(dirname "$0")/integration-lib.sh"
-rerun_as_user "$@"
+begin "$@"
 say "testing $ROOTLESSKIT"
 for tool in systemd-socket-activate:systemd uuidd:uuid-runtime socat:socat; do
   command -v "${tool%%:*}" >/dev/null || fail "${tool%%:*} is missing: apt-get install ${tool#*:}"
