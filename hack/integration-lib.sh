@@ -6,7 +6,8 @@
 #
 # Run them as a user with /etc/subuid and /etc/subgid entries; as root they
 # re-run themselves as RK_TEST_USER (default rktest), except where a script
-# needs root for its own set-up (it says so). Exit 0 = every check passed.
+# needs root for its own set-up (it says so). Exit 0 = every check passed,
+# 77 = skipped (the reason on stdout), anything else = failed.
 set -euo pipefail
 
 RK_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -18,6 +18,10 @@ PACKAGES=(
   rootlesskit     # Debian's Go rootlesskit: the reference we compare against
   util-linux procps psmisc curl iputils-ping
   python3 make g++
+  # hack/integration-*.sh: rootless Docker (Debian's dockerd-rootless.sh;
+  # rootlesskit-docker-proxy comes with the rootlesskit package above),
+  # busybox (httpd, the offline test image), systemd-socket-activate and uuidd
+  docker.io iptables busybox systemd uuid-runtime
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,7 +30,20 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "[setup] installing: ${missing[*]}"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Installing starts no service (no system dockerd, uuidd, lxc-net...): the
+  # tests start what they need as the unprivileged user, and a root dockerd
+  # would change the host's firewall and bridges under them. policy-rc.d
+  # tells invoke-rc.d so for the install only, unless the machine has one.
+  guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# hack/setup.sh: no service starts while it installs packages\nexit 101\n' | $SUDO tee "$guard" >/dev/null
+    $SUDO chmod 0755 "$guard"
+  fi
+  rc=0
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  if [ -n "$guard" ]; then $SUDO rm -f "$guard"; fi
+  [ "$rc" = 0 ] || exit "$rc"
 fi
 
 # node-gyp builds libs/native against Node's headers. By default it downloads
