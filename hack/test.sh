@@ -3,6 +3,9 @@
 # against what `rootlesskit --copy-up=/etc CMD` (ours and Debian's) shows:
 #   rk-unshare holds CMD at the gate -> rk-idmap maps it from outside ->
 #   rk-unshare --release opens the gate -> rk-copyup makes /etc writable -> CMD
+# then the network half (rk-net, for slirp4netns and builtin) against
+# rootlesskit --net, and a port forwarded by rk-portfwd beside the pipeline
+# against rootlesskit --port-driver=builtin -p, with the clean-up after each.
 # Run as a user with /etc/subuid and /etc/subgid entries; as root it re-runs
 # itself as RK_TEST_USER (default rktest).
 set -euo pipefail
@@ -84,3 +87,76 @@ for driver in slirp4netns builtin; do
 done
 [ ! -e /etc/rk-test-sh ] || fail "copy-up leaked to the host /etc"
 info "PASS: the network pipeline"
+
+# 6. A forwarded port beside the pipeline: a server inside (busybox httpd on
+#    port 80), rk-portfwd --state-dir publishing it on the host's loopback,
+#    the page fetched from the host; then the same from rootlesskit
+#    --port-driver=builtin -p. Stopping the server ends everything: no
+#    process, no state dir, no listener and no fd of ours left.
+command -v busybox >/dev/null || fail "busybox is missing: apt-get install busybox"
+www="$work/www"
+mkdir "$www"
+head -c 65536 /dev/urandom | base64 >"$www/index.html"
+fds_before="$(ls /proc/$$/fd | wc -l)"
+leftovers() { # processes that still refer to this run's files (but section 5's web server)
+  pgrep -u "$(id -u)" -af "$work" | grep -v -e "^$$ " -e "^$http_pid " || true
+}
+listening() { ss -Htln "sport = :$1" | grep -q .; }
+fds_of() { ls "/proc/$1/fd" | wc -l; }
+fds_at_most() { [ "$(fds_of "$1")" -le "$2" ]; }
+fetched() { curl -fsS -m 2 -o "$work/got" "http://127.0.0.1:$1/" 2>/dev/null && cmp -s "$work/got" "$www/index.html"; }
+wait_for() { # SECONDS CMD...
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ "$SECONDS" -lt "$end" ] || return 1; sleep 0.02; done
+}
+free_port() {
+  local p
+  while :; do p=$((20000 + RANDOM % 30000)); listening "$p" || { echo "$p"; return; }; done
+}
+for driver in slirp4netns builtin; do
+  info "6. $driver: rk-unshare -> rk-idmap -> rk-net --release -> rk-copyup -> httpd, with rk-portfwd --state-dir -p beside"
+  pstate="$work/port-$driver"
+  pport="$(free_port)"
+  rk-unshare --user --mount --net --gate --state-dir "$pstate" -- \
+    rk-copyup --copy-up /etc --sysfs --state-dir "$pstate" -- busybox httpd -f -p 80 -h "$www" 2>"$work/port-err" &
+  unshare_pid=$!
+  for _ in $(seq 1 500); do [ -p "$pstate/gate" ] && break; sleep 0.01; done
+  rk-idmap --state-dir "$pstate"
+  rk-net --net="$driver" --state-dir "$pstate" --release 2>"$work/port-rknet-err" &
+  net_pid=$!
+  rk-portfwd --state-dir "$pstate" -p "127.0.0.1:$pport:80/tcp" 2>"$work/port-fwd-err" &
+  fwd_pid=$!
+  wait_for 30 fetched "$pport" || fail "$driver: the page did not come through 127.0.0.1:$pport: $(cat "$work/port-err" "$work/port-rknet-err" "$work/port-fwd-err")"
+  rootlessctl --socket "$pstate/api.sock" list-ports | grep -Eq "^[0-9]+ +tcp +127\.0\.0\.1 +$pport " ||
+    fail "$driver: rk-portfwd's API does not list the port"
+  info "   the page ($(wc -c <"$www/index.html") bytes) fetched through rk-portfwd on 127.0.0.1:$pport; rootlessctl lists the port"
+  fwd_fds="$(fds_of "$fwd_pid")"
+  for _ in $(seq 1 20); do fetched "$pport" || fail "$driver: a fetch through rk-portfwd failed"; done
+  wait_for 10 fds_at_most "$fwd_pid" "$fwd_fds" ||
+    fail "$driver: rk-portfwd holds $(fds_of "$fwd_pid") fds after 20 more fetches, $fwd_fds after the first"
+  info "   20 more fetches: rk-portfwd back to $fwd_fds fds"
+  kill -TERM "$(cat "$pstate/child_pid")"
+  wait "$unshare_pid" && fail "$driver: rk-unshare exited 0 after SIGTERM to httpd"
+  wait "$net_pid" || fail "$driver: rk-net exited $?: $(cat "$work/port-rknet-err")"
+  wait "$fwd_pid" || fail "$driver: rk-portfwd exited $?: $(cat "$work/port-fwd-err")"
+  ! listening "$pport" || fail "$driver: port $pport still listened on"
+  [ ! -e "$pstate" ] || fail "$driver: state dir left behind: $(ls -A "$pstate")"
+  [ -z "$(leftovers)" ] || fail "$driver: processes left: $(leftovers)"
+  info "   stopped: rk-unshare, rk-net and rk-portfwd exited; no listener, state dir or process left"
+
+  info "6. $driver: rootlesskit --net=$driver --port-driver=builtin -p"
+  pport="$(free_port)"
+  rootlesskit --state-dir="$pstate" --net="$driver" --copy-up=/etc --port-driver=builtin -p "127.0.0.1:$pport:80/tcp" \
+    busybox httpd -f -p 80 -h "$www" 2>"$work/port-err" &
+  rk_pid=$!
+  wait_for 30 fetched "$pport" || fail "rootlesskit --net=$driver: the page did not come through 127.0.0.1:$pport: $(cat "$work/port-err")"
+  info "   the same bytes through rootlesskit's builtin port driver on 127.0.0.1:$pport"
+  kill -TERM "$(cat "$pstate/child_pid")"
+  wait "$rk_pid" && fail "rootlesskit --net=$driver exited 0 after SIGTERM to httpd"
+  ! listening "$pport" || fail "rootlesskit --net=$driver: port $pport still listened on"
+  [ ! -e "$pstate" ] || fail "rootlesskit --net=$driver: state dir left behind"
+  [ -z "$(leftovers)" ] || fail "rootlesskit --net=$driver: processes left: $(leftovers)"
+  info "   PASS: $driver: a forwarded port, composed in shell and from rootlesskit"
+done
+[ "$(ls /proc/$$/fd | wc -l)" = "$fds_before" ] || fail "this shell holds $(ls /proc/$$/fd | wc -l) fds, it held $fds_before"
+info "PASS: the forwarded port"
