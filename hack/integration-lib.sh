@@ -28,17 +28,16 @@ fail() {
 
 # The environment the test user gets: this checkout's commands first on PATH
 # (so a `rootlessctl` run inside is ours too), the implementation under test
-# passed on.
-user_env() {
-  echo env PATH="$RK_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-    HOME="$(getent passwd "$RK_TEST_USER" | cut -d: -f6)" USER="$RK_TEST_USER" LOGNAME="$RK_TEST_USER" \
-    LANG=C.UTF-8 TMPDIR=/tmp ROOTLESSKIT="$ROOTLESSKIT" ROOTLESSCTL="$ROOTLESSCTL"
-}
+# and the scripts' own settings (RK_*, DOCKER*) passed on.
+USER_ENV=(env PATH="$RK_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  HOME="$(getent passwd "$RK_TEST_USER" | cut -d: -f6)" USER="$RK_TEST_USER" LOGNAME="$RK_TEST_USER"
+  LANG=C.UTF-8 TMPDIR=/tmp ROOTLESSKIT="$ROOTLESSKIT" ROOTLESSCTL="$ROOTLESSCTL")
+for _v in $(compgen -e | grep -E '^(RK_|DOCKER)'); do USER_ENV+=("$_v=${!_v}"); done
+unset _v
 
-# As root: `as_user CMD...` runs CMD as the test user (with user_env);
+# As root: `as_user CMD...` runs CMD as the test user (with USER_ENV);
 # "${AS_USER[@]}" is the same prefix, for bg_job (whose PID must be CMD's).
-# shellcheck disable=SC2207
-AS_USER=(setpriv --reuid="$RK_TEST_USER" --regid="$RK_TEST_USER" --init-groups --reset-env -- $(user_env))
+AS_USER=(setpriv --reuid="$RK_TEST_USER" --regid="$RK_TEST_USER" --init-groups --reset-env -- "${USER_ENV[@]}")
 as_user() { "${AS_USER[@]}" "$@"; }
 
 # `begin "$@"` first thing in a script: as root, re-runs it as the test user
@@ -51,9 +50,7 @@ begin() {
     shift
   elif [ "$(id -u)" = 0 ]; then
     id "$RK_TEST_USER" >/dev/null 2>&1 || fail "no user $RK_TEST_USER: run hack/test-user.sh as root first"
-    # shellcheck disable=SC2046
-    exec setpriv --reuid="$RK_TEST_USER" --regid="$RK_TEST_USER" --init-groups --reset-env -- \
-      $(user_env) RK_TEST_USER="$RK_TEST_USER" bash "$0" "$@"
+    exec "${AS_USER[@]}" RK_TEST_USER="$RK_TEST_USER" bash "$0" "$@"
   fi
   RK_TMP="$(mktemp -d "/tmp/rk-$RK_SCRIPT.XXXXXX")"
   trap cleanup EXIT
