@@ -233,3 +233,19 @@ t.test('api.sock answers a client that CMD starts at once (the server loads on t
   t.equal(theirs.apiVersion, '1.1.1');
   t.equal(ours.childPID, theirs.childPID);
 });
+
+t.test('child_pid is written only once the mount plan ran (copy-up visible to whoever enters by child_pid)', async (t) => {
+  // A shell polls for child_pid and reads the child's mountinfo the moment it appears.
+  const dir = tempDir();
+  const script = `for i in $(seq 10); do
+  s=${dir}/s$i
+  rootlesskit --state-dir $s --copy-up=/etc sleep 2 &
+  while [ ! -e $s/child_pid ]; do :; done
+  grep -c ' /etc rw[^ ]* - tmpfs ' /proc/$(cat $s/child_pid)/mountinfo || echo 0
+  kill $! 2>/dev/null; wait
+done`;
+  const r = run(['sh', '-c', script], { timeout: 60_000 });
+  const counts = r.stdout.trim().split('\n');
+  t.equal(counts.length, 10, r.stderr);
+  t.ok(counts.every((c) => Number(c) >= 1), `a tmpfs on /etc each time child_pid appeared: ${counts.join(' ')}`);
+});

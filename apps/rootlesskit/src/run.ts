@@ -94,6 +94,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
       env,
       namespaces: ns,
       gate: true,
+      holdAfterPlan: true,
       plan,
       describeStep: (i) => describe[i] ?? `step ${i}`,
       reaper: a.pidns,
@@ -141,6 +142,13 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
       });
     }
     ports = await startPorts(a, child.pid, net, log);
+    // The child runs its mount plan (propagation, copy-up, /proc, /sys,
+    // resolv.conf) and waits again: child_pid is written only once those
+    // mounts are done, so whoever enters via child_pid (nsenter) finds them
+    // (upstream may write it before the child's copy-up has run).
+    child.release();
+    await child.planDone;
+    childLog.debug('mount plan done');
     // As upstream: child_pid and api.sock exist before CMD runs. The socket is
     // made natively (connections queue in its backlog); the HTTP server that
     // answers them is loaded when the first client connects, so a run that
@@ -172,7 +180,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
       );
       api.catch((e: unknown) => log.error(`API server: ${(e as Error).message}`));
     });
-    child.release();
+    child.proceed();
     await child.started;
     childLog.debug(`executed ${argv.map(shown).join(' ')}`);
   } catch (e) {

@@ -16,6 +16,8 @@ export interface StartOptions {
   namespaces: NamespaceSet;
   /** Hold the child before the plan and exec until release() (abort() ends it). */
   gate?: boolean;
+  /** With gate: hold it again after the plan (planDone) until proceed(), so the caller can announce it (child_pid) once the mounts are done. */
+  holdAfterPlan?: boolean;
   /** Mount plan run in the child after the gate, before exec. */
   plan?: PlanStep[];
   /** Text for plan step i in error messages. */
@@ -44,7 +46,10 @@ export class Child {
   readonly started: Promise<void>;
   /** Resolves with CMD's final status (with a reaper: CMD's, not the reaper's). */
   readonly exited: Promise<ExitStatus>;
+  /** With holdAfterPlan: resolves once the mount plan ran (the child waits for proceed()); rejects as started does. */
+  readonly planDone: Promise<void>;
   private gateFd: number;
+  private readonly hold: boolean;
   private reaped = false;
 
   constructor(opts: StartOptions) {
@@ -56,6 +61,7 @@ export class Child {
         env: opts.env,
         cloneFlags: cloneFlags(opts.namespaces),
         gate: opts.gate ?? false,
+        holdAfterPlan: (opts.gate ?? false) && (opts.holdAfterPlan ?? false),
         pdeathsig: constants.SIGKILL,
         fds: opts.fds,
         plan: opts.plan ?? [],
@@ -69,18 +75,25 @@ export class Child {
     }
     this.pid = r.pid;
     this.gateFd = r.gateFd;
+    this.hold = (opts.gate ?? false) && (opts.holdAfterPlan ?? false);
     let settle!: { ok: () => void; fail: (rec: number[]) => void };
     const started = new Promise<void>((ok, fail) => (settle = { ok, fail }));
+    let planSettle!: { ok: () => void; fail: (rec: number[]) => void };
+    const planDone = new Promise<void>((ok, fail) => (planSettle = { ok, fail }));
     let status: number | undefined;
     this.exited = new Promise<ExitStatus>((resolve) => {
       watchChild(r.pid, r.reportFd, (e) => {
         if (e.type === 'report') {
           const [kind, , , st] = e.record;
-          if (kind === ReportKind.Error) settle.fail(e.record);
+          if (kind === ReportKind.Error) {
+            settle.fail(e.record);
+            planSettle.fail(e.record);
+          } else if (kind === ReportKind.PlanDone) planSettle.ok();
           else if (kind === ReportKind.ExecOk) settle.ok();
           else if (kind === ReportKind.Status) status = st;
         } else if (e.type === 'eof') {
           settle.ok();
+          planSettle.ok();
         } else if ((this.reaped = true) && status !== undefined) {
           // the reaper's report of CMD's own status
           if ((status & 0x7f) === 0) resolve({ code: (status >> 8) & 0xff, signal: null });
@@ -94,10 +107,24 @@ export class Child {
       throw stageError(rec, opts);
     });
     this.started.catch(() => {});
+    this.planDone = planDone.catch((rec: number[]) => {
+      throw stageError(rec, opts);
+    });
+    this.planDone.catch(() => {});
   }
 
-  /** Opens the gate: the child runs its plan and execs CMD. */
+  /** Opens the gate: the child runs its plan and (without holdAfterPlan) execs CMD. */
   release(): void {
+    if (this.gateFd < 0) return;
+    writeSync(this.gateFd, Buffer.from([1]));
+    if (!this.hold) {
+      closeSync(this.gateFd);
+      this.gateFd = -1;
+    }
+  }
+
+  /** With holdAfterPlan, after planDone: lets the child exec CMD. */
+  proceed(): void {
     if (this.gateFd < 0) return;
     writeSync(this.gateFd, Buffer.from([1]));
     closeSync(this.gateFd);

@@ -35,6 +35,8 @@ export interface NativeSpawnOptions {
   cloneFlags: number;
   /** Hold the child before the plan and exec until a byte arrives on gateFd. */
   gate: boolean;
+  /** With gate: after the plan, report PlanDone and wait for a second byte before exec. */
+  holdAfterPlan?: boolean;
   /** Signal the child gets when this thread dies (0: none). */
   pdeathsig: number;
   /** Child fd i becomes fds[i]; -1 closes it. Default [0, 1, 2]. */
@@ -374,7 +376,7 @@ export const setNonBlocking = addon.setNonBlocking;
 export const ifMac = addon.ifMac;
 
 /** Report record kinds written by the child (see src/spawn.cc). */
-export const ReportKind = { Error: 1, ExecOk: 2, Status: 3 } as const;
+export const ReportKind = { Error: 1, ExecOk: 2, Status: 3, PlanDone: 4 } as const;
 /** Negative stages of a report; a stage >= 0 is an index into the plan. */
 export const Stage = { Exec: -1, Gate: -2, Fds: -3, Setup: -4, Reaper: -5 } as const;
 export const REPORT_SIZE = 16;

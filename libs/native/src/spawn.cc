@@ -33,7 +33,7 @@
 
 namespace rk {
 
-enum ReportKind : int32_t { kError = 1, kExecOk = 2, kStatus = 3 };
+enum ReportKind : int32_t { kError = 1, kExecOk = 2, kStatus = 3, kPlanDone = 4 };
 // Stages (>= 0 is an index into the mount plan).
 enum Stage : int32_t { kStageExec = -1, kStageGate = -2, kStageFds = -3, kStageSetup = -4, kStageReaper = -5 };
 
@@ -43,6 +43,7 @@ struct SpawnSpec {
   std::vector<char*> argvp, envp;
   unsigned long clone_flags = 0;
   bool gate = false;
+  bool hold_after_plan = false;  // with gate: report kPlanDone, then wait for a second byte
   bool reaper = false;
   bool reap_orphans = true;
   int pdeathsig = 0;
@@ -221,13 +222,25 @@ static void CloseOtherFds(const SpawnSpec& s, int gate, int report) {
       Report(report, kError, kStageGate, n == 0 ? ECANCELED : errno, 0);
       _exit(1);
     }
-    close(gate);
+    if (!s.hold_after_plan) close(gate);
   }
   int failed = -1;
   int err = RunPlan(s.plan, &failed);
   if (err != 0) {
     Report(report, kError, failed, err, 0);
     _exit(1);
+  }
+  if (s.gate && s.hold_after_plan) {
+    // The mounts are done: the parent may now say so (child_pid), then let us exec.
+    Report(report, kPlanDone, 0, 0, 0);
+    char c;
+    ssize_t n;
+    do n = read(gate, &c, 1); while (n < 0 && errno == EINTR);
+    if (n != 1) {
+      Report(report, kError, kStageGate, n == 0 ? ECANCELED : errno, 0);
+      _exit(1);
+    }
+    close(gate);
   }
   err = LayoutFds(s, &report);
   if (err != 0) {
@@ -275,6 +288,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   s.envp = Pointers(s.env);
   if (o.Get("cloneFlags").IsNumber()) s.clone_flags = o.Get("cloneFlags").As<Napi::Number>().Int64Value();
   s.gate = o.Get("gate").ToBoolean();
+  s.hold_after_plan = o.Get("holdAfterPlan").ToBoolean();
   s.reaper = o.Get("reaper").ToBoolean();
   if (o.Get("reapOrphans").IsBoolean()) s.reap_orphans = o.Get("reapOrphans").ToBoolean();
   if (o.Get("pdeathsig").IsNumber()) s.pdeathsig = o.Get("pdeathsig").As<Napi::Number>().Int32Value();
