@@ -42,7 +42,12 @@ const yargsApart = {
     b.onResolve({ filter: /^yargs$/ }, () => ({ path: './yargs.cjs', external: true }));
   },
 };
+// Class fields are lowered to assignments in the constructor: with V8's code
+// cache (Node 20), a lazily compiled method of a class that has field
+// initializers can fail to parse ("SyntaxError: Unexpected identifier") once
+// the cache is used.
 await build({
+  supported: { 'class-field': false },
   plugins: [yargsApart],
   entryPoints: [join(root, 'apps', app, 'src', 'main.ts')],
   bundle: true,

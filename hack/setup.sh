@@ -12,9 +12,11 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   uidmap          # newuidmap/newgidmap (setuid), getsubids
   slirp4netns passt libslirp-dev
+  vde2 libvdeplug-slirp  # --net=vdeplug_slirp: vde_plug and its slirp:// plug
+  lxc dnsmasq-base       # --net=lxc-user-nic (setuid lxc-user-nic); dnsmasq: its test's DHCP server
   iproute2 socat iperf3 hyperfine
   rootlesskit     # Debian's Go rootlesskit: the reference we compare against
-  util-linux procps psmisc curl
+  util-linux procps psmisc curl iputils-ping
   python3 make g++
 )
 missing=()
@@ -25,6 +27,28 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "[setup] installing: ${missing[*]}"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# node-gyp builds libs/native against Node's headers. By default it downloads
+# them, which fails on a machine that reaches only the package registries:
+# use the headers the distribution ships (Debian's nodejs: /usr/include/node)
+# when they are those of the node that runs, unless nodedir is set already.
+node_version="$(node -p process.versions.node)"
+current="${npm_config_nodedir:-$(npm config get nodedir 2>/dev/null || true)}"
+if [ -z "$current" ] || [ "$current" = undefined ] || [ "$current" = null ]; then
+  for dir in /usr /usr/local; do
+    h="$dir/include/node/node_version.h"
+    [ -f "$h" ] && [ -f "$dir/include/node/common.gypi" ] || continue
+    v="$(awk '/define NODE_(MAJOR|MINOR|PATCH)_VERSION /{printf "%s%s", sep, $3; sep="."}' "$h")"
+    if [ "$v" = "$node_version" ]; then
+      export npm_config_nodedir="$dir"
+      echo "[setup] building the addon against $dir/include/node (node $node_version)"
+      break
+    fi
+  done
+  if [ -z "${npm_config_nodedir:-}" ]; then
+    echo "[setup] no local headers for node $node_version: node-gyp will download them (or set npm_config_nodedir to a dir with include/node of this node version)"
+  fi
 fi
 
 echo "[setup] npm ci (builds libs/native from source)"

@@ -23,3 +23,8 @@ echo "[test-user] $user: $(grep "^$user:" /etc/subuid) / $(grep "^$user:" /etc/s
 nosub="${RK_TEST_USER_NOSUBID:-rktest-nosubid}"
 id "$nosub" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$nosub"
 sed -i "/^$nosub:/d" /etc/subuid /etc/subgid
+# A third user, also without subordinate IDs, that the security tests use as
+# another local user trying to interfere (watching /tmp, planting symlinks).
+attacker="${RK_TEST_USER_ATTACKER:-rktest-attacker}"
+id "$attacker" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$attacker"
+sed -i "/^$attacker:/d" /etc/subuid /etc/subgid

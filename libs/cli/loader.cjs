@@ -9,6 +9,15 @@ const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
+// The bin's sh part passes what the caller gave us (signal dispositions and
+// mask, inherited LISTEN_FDS) as one extra first argument: strip it, keep it
+// for libs/cli/src/inherited.ts.
+const INHERITED = '--rk-inherited=';
+if (typeof process.argv[2] === 'string' && process.argv[2].startsWith(INHERITED)) {
+  globalThis[Symbol.for('rk.inherited')] = process.argv[2].slice(INHERITED.length);
+  process.argv.splice(2, 1);
+}
+
 module.exports = function loadBundle(file) {
   const source = fs.readFileSync(file, 'utf8');
   const cacheFile = `${file}.cache`;

@@ -14,6 +14,13 @@
         "src/sock.cc",
         "src/netlink.cc",
         "src/nsexec.cc",
+        "src/slirp_csum.cc",
+        "src/slirp_frame.cc",
+        "src/slirp_engine.cc",
+        "src/slirp_loop.cc",
+        "src/slirp_js.cc",
+        "src/fsat.cc",
+        "src/frames.cc",
         "src/relay_addr.cc",
         "src/relay_pool.cc",
         "src/relay_engine.cc",
@@ -22,7 +29,8 @@
         "src/relay_js.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall"]
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "<!@(pkg-config --cflags slirp 2>/dev/null || echo -I/usr/include/slirp)"],
+      "libraries": ["<!@(pkg-config --libs slirp 2>/dev/null || echo -lslirp)"]
     }
   ]
 }

@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const binDir = join(repoRoot, 'node_modules/.bin');
+/** The commands under test: this checkout's, or another's (RK_TEST_BIN_DIR, e.g. to show a test fails on older code). */
+export const binDir = process.env.RK_TEST_BIN_DIR ?? join(repoRoot, 'node_modules/.bin');
 export const testUser = process.env.RK_TEST_USER ?? 'rktest';
 export const isRoot = process.getuid?.() === 0;
 
@@ -37,7 +38,11 @@ export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** argv prefix that switches to the test user (empty when not root). */
 export function asUser(argv: string[], user = testUser): string[] {
-  if (!isRoot) return argv;
+  if (!isRoot) {
+    // Never run a command meant for another user as ourselves: that test must be skipped (needsRoot).
+    if (user !== testUser) throw new Error(`cannot run as ${user} without root: skip this test when not root (needsRoot)`);
+    return argv;
+  }
   return ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--reset-env', '--', 'env', ...envArgs(user), ...argv];
 }
 
@@ -49,6 +54,10 @@ function envArgs(user: string): string[] {
 
 /** A second user the CI set-up creates without subordinate IDs (for the error path). */
 export const noSubidUser = process.env.RK_TEST_USER_NOSUBID ?? 'rktest-nosubid';
+/** Another local user (no subordinate IDs) that security tests run as the attacker; needs root to switch to. */
+export const attackerUser = process.env.RK_TEST_USER_ATTACKER ?? 'rktest-attacker';
+/** Why tests that switch to another user are skipped (false when they can run). */
+export const needsRoot: string | false = isRoot ? false : 'needs root to run a command as another user';
 
 export interface RunResult {
   code: number | null;
@@ -75,25 +84,33 @@ export function run(argv: string[], opts: { input?: string; env?: NodeJS.Process
 }
 
 /** Starts argv as the test user in the background (own process group). */
-export function start(argv: string[], opts: SpawnOptions & { env?: NodeJS.ProcessEnv } = {}) {
-  const full = asUser(argv);
+export function start(argv: string[], opts: SpawnOptions & { env?: NodeJS.ProcessEnv; user?: string } = {}) {
+  const full = asUser(argv, opts.user);
   const extra = opts.env ?? {};
   const finalArgv = isRoot
     ? [...full.slice(0, full.indexOf('env') + 1), ...Object.entries(extra).map(([k, v]) => `${k}=${v}`), ...full.slice(full.indexOf('env') + 1)]
     : full;
+  const { user: _user, ...spawnOpts } = opts;
   return spawn(finalArgv[0]!, finalArgv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: '/',
-    ...opts,
+    ...spawnOpts,
     env: isRoot ? process.env : userEnv(extra),
   });
 }
 
-/** A fresh directory owned by the test user. */
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of tempDirs) spawnSync('rm', ['-rf', '--one-file-system', d]);
+});
+
+/** A fresh directory owned by the test user (removed when the test file's process exits). */
 export function tempDir(prefix = 'rk-test-'): string {
   const r = run(['mktemp', '-d', `/tmp/${prefix}XXXXXX`]);
   if (r.code !== 0) throw new Error(`mktemp failed: ${r.stderr}`);
-  return r.stdout.trim();
+  const dir = r.stdout.trim();
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** Polls until fn() is true (tests only; bounded). */

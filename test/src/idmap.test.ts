@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expectedMap, normMap, noSubidUser, repoRoot, run, start, tempDir, testGid, testUid, testUserName, waitFor } from './harness.js';
+import { expectedMap, needsRoot, normMap, noSubidUser, repoRoot, run, start, tempDir, testGid, testUid, testUserName, waitFor } from './harness.js';
 
 const rkIdmapJs = join(repoRoot, 'apps/rk-idmap/bin/rk-idmap.cjs');
 
@@ -146,7 +146,9 @@ t.test('errors name the fix', async (t) => {
   const notNew = run(['rk-idmap', String(process.pid)]);
   t.equal(notNew.code, 1);
   t.match(notNew.stderr, /^rk-idmap: error: /);
+});
 
+t.test('a user without subordinate IDs is told which line to add', { skip: needsRoot }, async (t) => {
   const nosub = run(['rk-idmap', '--print'], { user: noSubidUser });
   t.equal(nosub.code, 1);
   t.match(nosub.stderr, new RegExp(`^rk-idmap: error: no subordinate UIDs for user "${noSubidUser}" \\(uid \\d+\\) in /etc/subuid: add a line such as "${noSubidUser}:100000:65536" \\(e\\.g\\. sudo usermod --add-subuids 100000-165535 ${noSubidUser}\\)\n$`));

@@ -68,12 +68,26 @@ t.test('--copy-up=/etc and /run: writable, originals under .ro*, nothing leaks',
   t.notOk(existsSync('/etc/rk-it'));
   t.notOk(existsSync('/run/rk-it'));
   t.same(tmpLeftovers(), before, 'no temp dirs left in /tmp');
-  const tmp = run(['rootlesskit', '--copy-up=/tmp', 'true']);
-  t.equal(tmp.code, 1);
-  t.match(tmp.stderr, /\/tmp cannot be copied up/);
+  const tmp = run(['rootlesskit', '--copy-up=/tmp', 'sh', '-c', 'touch /tmp/rk-it-tmp && echo tmp-ok']);
+  t.equal(tmp.code, 0, tmp.stderr);
+  t.equal(tmp.stdout, 'tmp-ok\n', '/tmp can be copied up: nothing is staged there');
+  t.notOk(existsSync('/tmp/rk-it-tmp'));
   const none = run(['rootlesskit', '--copy-up=/nonexistent-rk', 'true']);
   t.equal(none.code, 1);
   t.match(none.stderr, /nonexistent-rk/);
+});
+
+t.test('--copy-up=/ is refused, and no failure path removes anything through a mount', async (t) => {
+  // Upstream's --copy-up=/ binds / to a staging dir and, when copy-up then
+  // fails, removes that dir recursively: through the live bind mount, every
+  // file the user owns. Ours refuses /, and never removes a tree by path.
+  const dir = tempDir();
+  run(['sh', '-c', `echo keep > ${dir}/canary`]);
+  const r = run(['rootlesskit', '--copy-up=/', 'true']);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /--copy-up \/: the root directory cannot be copied up/);
+  t.equal(readFileSync(`${dir}/canary`, 'utf8'), 'keep\n', 'the user\'s files are untouched');
+  run(['rm', '-rf', dir]);
 });
 
 t.test('--pidns (PID 1 reaper, fresh /proc), --utsns, --ipcns, --cgroupns', async (t) => {
@@ -142,7 +156,10 @@ t.test('refusals as upstream, one line each', async (t) => {
   t.equal(stateDirs(), before, 'no state dir or staging dir left behind by failed starts');
   const ro = run(['rootlesskit', '--state-dir=/proc/rk-not-writable', 'true']);
   t.equal(ro.code, 1);
-  t.match(ro.stderr, /not writable/);
+  t.match(ro.stderr, /cannot be created/);
+  const devnull = run(['rootlesskit', '--state-dir=/dev/null', 'true']);
+  t.equal(devnull.code, 1);
+  t.equal(devnull.stderr, '[rootlesskit:parent] error: state dir /dev/null is not a directory: choose a directory for --state-dir (e.g. under $XDG_RUNTIME_DIR)\n');
 });
 
 t.test('--version, --print-semver, --debug log prefixes', async (t) => {

@@ -1,6 +1,6 @@
 // Parsing: yargs-parser alone when the flags are valid; the full yargs parser
 // (loaded only then) for --help, --version and usage errors.
-import { explicitBooleans, fastParse } from '@rk/cli/fast';
+import { checkFlags, fastParse, usageFail } from '@rk/cli/fast';
 import { FLAGS, type CopyUpArgs } from './flags.js';
 
 export const USAGE = `Usage: rk-copyup [options] -- CMD [ARGS...]
@@ -23,7 +23,9 @@ failing step is named); 2 for a usage error or a refused --copy-up; 126 when
 CMD cannot be executed; 127 when CMD is not found.`;
 
 export async function parseCopyUpArgs(argv: string[]): Promise<CopyUpArgs> {
-  const args = explicitBooleans(argv, FLAGS);
+  const checked = checkFlags(argv, FLAGS);
+  if (checked.error) usageFail('rk-copyup', checked.error, 2);
+  const args = checked.args;
   const fast = fastParse(args, FLAGS, { haltAtCommand: true }) as unknown as CopyUpArgs | undefined;
   if (fast && fast.propagation !== '' && fast['copy-up-mode'] !== '') return fast;
   const { fullParse } = await import('./full-args.js');

@@ -10,10 +10,13 @@ export const FLAGS = {
   propagation: {
     type: 'string',
     default: 'rprivate',
+    values: PROPAGATIONS,
     describe: `mount propagation set on / first: ${PROPAGATIONS.join(', ')} (rshared and shared cannot be used with --copy-up)`,
   },
   'copy-up': { type: 'string', array: true, default: [], describe: 'absolute directory to make writable (repeatable)' },
-  'copy-up-mode': { type: 'string', default: 'tmpfs+symlink', describe: 'how --copy-up works: tmpfs+symlink (the only mode so far)' },
+  'copy-up-mode': { type: 'string', default: 'tmpfs+symlink', values: ['tmpfs+symlink'], describe: 'how --copy-up works: tmpfs+symlink (the only mode so far)' },
+  sysfs: { type: 'boolean', default: false, describe: 'mount a fresh /sys (for a new network namespace: /sys/class/net shows its interfaces), keeping /sys/fs/cgroup' },
+  'state-dir': { type: 'string', describe: 'bind DIR/resolv.conf and DIR/hosts (written by rk-net --state-dir DIR) over /etc/resolv.conf and /etc/hosts' },
 } as const satisfies FlagTable;
 
 export interface CopyUpArgs {
@@ -21,6 +24,8 @@ export interface CopyUpArgs {
   propagation: string;
   'copy-up': string[];
   'copy-up-mode': string;
+  sysfs: boolean;
+  'state-dir'?: string;
   _: string[];
   '--'?: string[];
 }

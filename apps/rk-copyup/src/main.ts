@@ -1,11 +1,12 @@
 // rk-copyup: inside a mount namespace, set propagation, copy up directories
 // (tmpfs+symlink), then exec CMD.
-import { Logger, RkError, runMain, commandOf } from '@rk/cli';
+import { Logger, RkError, runMain, commandOf, inherited, rawCommand, rawEnv, shown } from '@rk/cli';
 import { copyUpPlan, validateCopyUp, type CopyUpMode, type CopyUpOptions, type Propagation } from '@rk/copyup';
-import { envList, resolveCommand } from '@rk/namespaces';
+import { resolveCommand } from '@rk/namespaces';
 import { parseCopyUpArgs } from './args.js';
 import { execCommand, executePlan } from './run.js';
 import { unsafeMountNamespace } from './safety.js';
+import { withNetwork } from './network.js';
 
 const log = new Logger('rk-copyup');
 
@@ -19,7 +20,7 @@ runMain(log, async () => {
     propagation: args.propagation as Propagation,
   };
   validateCopyUp(opts);
-  const cmd = commandOf(args, [process.env.SHELL || '/bin/sh']);
+  const cmd = rawCommand(commandOf(args, [process.env.SHELL || '/bin/sh']));
   const file = resolveCommand(cmd[0]!);
   const unsafe = unsafeMountNamespace();
   if (unsafe !== undefined) {
@@ -28,8 +29,10 @@ runMain(log, async () => {
       1,
     );
   }
-  const plan = copyUpPlan(opts);
+  const plan = withNetwork(copyUpPlan(opts), args, log);
   executePlan(plan, log);
-  log.debug(`exec ${file} ${JSON.stringify(cmd)}`);
-  execCommand(file, cmd, envList(process.env));
+  log.debug(`exec ${shown(file)} ${JSON.stringify(cmd.map(shown))}`);
+  // CMD gets our environment byte for byte and the signal dispositions and
+  // mask our caller gave us (Node reset them; the bin's sh part saw them).
+  execCommand(file, cmd, rawEnv(), inherited());
 });

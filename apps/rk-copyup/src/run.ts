@@ -1,15 +1,15 @@
 // Executes a copy-up plan in this process's mount namespace, then execs CMD.
 import { RkError, type Logger } from '@rk/cli';
 import type { MountPlan } from '@rk/copyup';
-import { constants, exec, runPlan, type PlanStep } from '@rk/native';
+import { constants, exec, runPlan, type Bytes, type InheritedSignals, type PlanStep } from '@rk/native';
+import { execError } from '@rk/namespaces';
 
-/** Runs every step; on failure undoes the host-visible staging dirs and throws a one-line RkError. */
+/** Runs every step; on failure throws a one-line RkError (nothing to undo: no step makes anything outside this mount namespace). */
 export function executePlan(plan: MountPlan, log: Logger): void {
   plan.steps.forEach((s, i) => log.debug(`${plan.describe(i)} ${JSON.stringify(s)}`));
   try {
     runPlan(plan.steps);
   } catch (e) {
-    removeStaging(plan.cleanup, log);
     const err = e as NodeJS.ErrnoException & { step?: number };
     if (typeof err.step !== 'number') throw e;
     const step = plan.steps[err.step]!;
@@ -27,29 +27,17 @@ function hint(step: PlanStep, code: string | undefined): string {
   }
   if (step.op === 'mkdir' && (code === 'EACCES' || code === 'EROFS')) return `; ${step.path.replace(/\/[^/]*$/, '') || '/'} must be writable`;
   if (step.op === 'symlink' && code === 'EEXIST') return '; the directory changed while being copied up: try again';
+  if ((step.op === 'cloneTree' || step.op === 'moveTree') && code === 'ENOSYS') return '; this kernel lacks open_tree/move_mount (Linux 5.2 or later is needed)';
   return '';
 }
 
-/** Best effort: detach and remove staging dirs so nothing is left on the host. */
-function removeStaging(dirs: string[], log: Logger): void {
-  if (dirs.length === 0) return;
-  const steps: PlanStep[] = dirs.flatMap((d): PlanStep[] => [
-    { op: 'umount', target: d, flags: constants.MNT_DETACH, optional: true },
-    { op: 'rmdir', path: d, optional: true },
-  ]);
+/** execve CMD; only returns by throwing (126 cannot execute or bad interpreter, 127 not found). */
+export function execCommand(file: Bytes, argv: Bytes[], env: Bytes[], signals?: InheritedSignals): never {
   try {
-    runPlan(steps);
-  } catch (e) {
-    log.debug(`cleanup: ${String(e)}`);
-  }
-}
-
-/** execve CMD; only returns by throwing (126 cannot execute, 127 not found). */
-export function execCommand(file: string, argv: string[], env: string[]): never {
-  try {
-    return exec(file, argv, env);
+    return exec(file, argv, env, [], signals);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new RkError(`${argv[0]}: cannot execute: ${code ?? String(e)}`, code === 'ENOENT' ? 127 : 126, { cause: e });
+    const err = execError(file, String(argv[0]), code ?? String(e));
+    throw new RkError(err.message, err.exitCode, { cause: e });
   }
 }

@@ -1,6 +1,6 @@
 // Parsing: yargs-parser alone when the arguments are valid; the full yargs
 // parser (loaded only then) for --help, --version and usage errors.
-import { explicitBooleans, fastParse } from '@rk/cli/fast';
+import { checkFlags, fastParse, usageFail } from '@rk/cli/fast';
 import { FLAGS, conflict, type IdmapArgs } from './flags.js';
 
 export const USAGE = `Usage: rk-idmap [options] [PID]
@@ -18,7 +18,9 @@ Exit status: 0 maps written (or printed); 1 error (no subordinate IDs, newuidmap
 missing or refused, process gone); 2 usage error.`;
 
 export async function parseIdmapArgs(argv: string[]): Promise<IdmapArgs> {
-  const args = explicitBooleans(argv, FLAGS);
+  const checked = checkFlags(argv, FLAGS);
+  if (checked.error) usageFail('rk-idmap', checked.error, 2);
+  const args = checked.args;
   const fast = fastParse(args, FLAGS) as unknown as IdmapArgs | undefined;
   if (fast && fast._.length <= 1 && fast['--'] === undefined) {
     const a = { ...fast, pid: fast._[0] };

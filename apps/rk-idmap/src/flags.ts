@@ -12,6 +12,7 @@ export const FLAGS = {
   'subid-source': {
     type: 'string',
     default: 'auto',
+    values: SOURCES,
     describe: 'auto|dynamic|static: where the ranges come from: getsubids (dynamic), /etc/sub[ug]id (static), or dynamic then static (auto)',
   },
   'map-root': { type: 'boolean', alias: 'r', default: false, describe: 'map only the caller, as root, like "unshare -r" (setgroups is denied); no subordinate IDs' },

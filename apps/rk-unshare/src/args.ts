@@ -1,6 +1,6 @@
 // Parsing: yargs-parser alone when the flags are valid; the full yargs parser
 // (loaded only then) for --help, --version and usage errors.
-import { explicitBooleans, fastParse } from '@rk/cli/fast';
+import { checkFlags, fastParse, usageFail } from '@rk/cli/fast';
 import { FLAGS, conflict, type UnshareArgs } from './flags.js';
 
 export const USAGE = `Usage: rk-unshare [options] [--] [CMD [ARGS...]]
@@ -18,7 +18,9 @@ Exit status: CMD's own; 255 when CMD was killed by a signal (named on stderr);
 usage error. If rk-unshare is killed (even by SIGKILL), CMD is killed too.`;
 
 export async function parseUnshareArgs(argv: string[]): Promise<UnshareArgs> {
-  const args = explicitBooleans(argv, FLAGS);
+  const checked = checkFlags(argv, FLAGS);
+  if (checked.error) usageFail('rk-unshare', checked.error, 2);
+  const args = checked.args;
   const fast = fastParse(args, FLAGS, { haltAtCommand: true }) as unknown as UnshareArgs | undefined;
   if (fast && !conflict(fast)) return fast;
   const { fullParse } = await import('./full-args.js');

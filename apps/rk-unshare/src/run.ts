@@ -1,9 +1,9 @@
-import type { Logger } from '@rk/cli';
+import { inherited, rawCommand, rawEnv, shown, type Logger } from '@rk/cli';
 import { computeIdMaps, writeIdMaps, writeRootOnlyMaps } from '@rk/idmap';
-import { Child, envList, forwardSignals, procPlan, resolveCommand, type NamespaceSet } from '@rk/namespaces';
+import { Child, forwardSignals, procPlan, resolveCommand, type NamespaceSet } from '@rk/namespaces';
 import { StateDir, createGate } from '@rk/state';
 import { propagationSteps, type Propagation } from '@rk/copyup';
-import type { PlanStep } from '@rk/native';
+import { ignoreSignals, type PlanStep } from '@rk/native';
 import type { UnshareArgs } from './flags.js';
 
 export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger): Promise<number> {
@@ -18,12 +18,15 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
     ipc: args.ipc,
     cgroup: args.cgroup,
   };
-  const file = resolveCommand(cmd[0]!);
+  const argv = rawCommand(cmd);
+  const file = resolveCommand(argv[0]!);
+  const caller = inherited();
+  if (caller) ignoreSignals(caller.ignore);
   const maps = mapAuto ? await computeIdMaps({ source: args['subid-source'] }) : undefined;
   for (const w of maps?.warnings ?? []) log.warn(w);
   const state = args['state-dir'] !== undefined ? StateDir.open(args['state-dir'], { owner: 'rk-unshare' }) : undefined;
-  const env = { ...process.env };
-  if (state) env.ROOTLESSKIT_STATE_DIR = state.path;
+  // CMD's environment: ours byte for byte (plus ROOTLESSKIT_STATE_DIR with a state dir).
+  const env = rawEnv(state ? { ROOTLESSKIT_STATE_DIR: state.path } : {});
   const plan: PlanStep[] = [
     ...(ns.mount ? propagationSteps(args.propagation as Propagation) : []),
     ...(ns.pid ? procPlan() : []),
@@ -33,8 +36,9 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
   try {
     child = new Child({
       file,
-      argv: cmd,
-      env: envList(env),
+      argv,
+      env,
+      signals: caller,
       namespaces: ns,
       gate: true,
       plan,
@@ -46,7 +50,7 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
     throw e;
   }
   log.debug(`child ${child.pid} started in namespaces; held at the gate`);
-  const stopForwarding = forwardSignals(child.pid);
+  const stopForwarding = forwardSignals(child.pid, undefined, caller?.ignored);
   const cleanup = () => {
     stopForwarding();
     state?.remove();
@@ -60,10 +64,21 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
     }
     if (state) state.writeChildPid(child.pid);
     if (args.gate && state) {
-      const gate = createGate(state.path);
+      const gate = createGate(state);
       log.debug(`waiting at ${state.file('gate')}`);
-      await Promise.race([gate.opened, child.exited]);
+      const early = await Promise.race([gate.opened.then(() => undefined), child.exited]);
       gate.close();
+      if (early) {
+        // Killed (or gone) while held: CMD never ran. Say so, as a signal's death is said after exec.
+        cleanup();
+        const name = shown(argv[0]!);
+        if (early.signal) {
+          log.error(`${name} was killed by ${early.signal} before release (it was held at ${state.file('gate')})`);
+          return 255;
+        }
+        log.error(`${name} was not started: the held child exited with status ${early.code} before release`);
+        return early.code || 1;
+      }
     }
     child.release();
     await child.started;
@@ -75,7 +90,7 @@ export async function runUnshare(args: UnshareArgs, cmd: string[], log: Logger):
   const st = await child.exited;
   cleanup();
   if (st.signal) {
-    log.error(`${cmd[0]} was killed by signal ${st.signal}`);
+    log.error(`${shown(argv[0]!)} was killed by signal ${st.signal}`);
     return 255;
   }
   return st.code ?? 255;

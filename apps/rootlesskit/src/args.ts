@@ -1,6 +1,6 @@
 // Parsing: yargs-parser alone when the flags are valid; the full yargs parser
 // (loaded only then) for --help, --version and usage errors.
-import { explicitBooleans, fastParse } from '@rk/cli/fast';
+import { checkFlags, fastParse, usageFail } from '@rk/cli/fast';
 import { FLAGS, type Args } from './flags.js';
 
 export const USAGE = `Usage: rootlesskit [flags] CMD [ARGS...]
@@ -20,7 +20,9 @@ Needs entries for the caller in /etc/subuid and /etc/subgid, and newuidmap/newgi
 found / cannot run.`;
 
 export async function parseArgs(argv: string[], version: string): Promise<Args> {
-  const args = explicitBooleans(argv, FLAGS);
+  const checked = checkFlags(argv, FLAGS);
+  if (checked.error) usageFail('rootlesskit', checked.error, 1);
+  const args = checked.args;
   const fast = fastParse(args, FLAGS, { haltAtCommand: true });
   if (fast) return fast as unknown as Args;
   const { fullParse } = await import('./full-args.js');

@@ -1,8 +1,8 @@
 // rootlesskit's flags: upstream v3's names, defaults and groups, declared once
 // for both the fast parser and the full yargs parser (help and errors).
 import type { FlagTable } from '@rk/cli/fast';
+import { NET_FLAGS } from '@rk/net/flags';
 
-export const NET_DRIVERS = ['host', 'none', 'pasta', 'slirp4netns', 'vpnkit', 'lxc-user-nic', 'gvisor-tap-vsock'] as const;
 export const PORT_DRIVERS = ['none', 'implicit', 'builtin', 'slirp4netns', 'gvisor-tap-vsock'] as const;
 export const PROPAGATIONS = ['rprivate', 'private', 'rslave', 'slave', 'rshared', 'shared'] as const;
 const TRISTATE = ['auto', 'true', 'false'] as const;
@@ -13,20 +13,7 @@ export const FLAGS = {
   'copy-up': { type: 'string', array: true, default: [], describe: 'mount a tmpfs over DIR and symlink its original entries, e.g. --copy-up=/etc (repeatable)', group: 'Mount:' },
   'copy-up-mode': { type: 'string', choices: ['tmpfs+symlink'], default: 'tmpfs+symlink', describe: 'copy-up mode', group: 'Mount:' },
   propagation: { type: 'string', choices: PROPAGATIONS, default: 'rprivate', describe: 'mount propagation of / in the mount namespace', group: 'Mount:' },
-  net: { type: 'string', choices: NET_DRIVERS, default: 'host', describe: 'network driver (this build: host, none)', group: 'Network:' },
-  mtu: { type: 'number', default: 0, describe: 'MTU for non-host network (default 65520 for slirp4netns and pasta, 1500 for others)', group: 'Network:' },
-  cidr: { type: 'string', describe: 'CIDR for slirp4netns, pasta and vpnkit networks (default: 10.0.2.0/24)', group: 'Network:' },
-  ifname: { type: 'string', describe: 'network interface name (default: tap0 for slirp4netns and vpnkit, eth0 for lxc-user-nic)', group: 'Network:' },
-  'disable-host-loopback': { type: 'boolean', default: false, describe: "prohibit connecting to the host's 127.0.0.1:*", group: 'Network:' },
-  ipv6: { type: 'boolean', default: false, describe: 'enable IPv6 routing (slirp4netns, pasta)', group: 'Network:' },
-  'detach-netns': { type: 'boolean', default: false, describe: 'detach the network namespace to STATE/netns instead of joining CMD to it', group: 'Network:' },
-  'slirp4netns-binary': { type: 'string', default: 'slirp4netns', describe: 'slirp4netns binary for --net=slirp4netns', group: 'Network drivers:' },
-  'slirp4netns-sandbox': { type: 'string', choices: TRISTATE, default: 'auto', describe: 'slirp4netns sandbox', group: 'Network drivers:' },
-  'slirp4netns-seccomp': { type: 'string', choices: TRISTATE, default: 'auto', describe: 'slirp4netns seccomp', group: 'Network drivers:' },
-  'vpnkit-binary': { type: 'string', default: 'vpnkit', describe: 'VPNKit binary for --net=vpnkit', group: 'Network drivers:' },
-  'lxc-user-nic-binary': { type: 'string', default: '/usr/lib/x86_64-linux-gnu/lxc/lxc-user-nic', describe: 'lxc-user-nic binary for --net=lxc-user-nic', group: 'Network drivers:' },
-  'lxc-user-nic-bridge': { type: 'string', default: 'lxcbr0', describe: 'lxc-user-nic bridge name', group: 'Network drivers:' },
-  'pasta-binary': { type: 'string', default: 'pasta', describe: 'pasta binary for --net=pasta', group: 'Network drivers:' },
+  ...NET_FLAGS,
   'port-driver': { type: 'string', choices: PORT_DRIVERS, default: 'none', describe: 'port driver for non-host network', group: 'Port:' },
   publish: { type: 'string', array: true, alias: 'p', default: [], describe: 'publish a port, e.g. 127.0.0.1:8080:80/tcp (repeatable)', group: 'Port:' },
   'source-ip-transparent': { type: 'boolean', default: true, describe: 'builtin port driver: the server inside sees the real client address (TCP and UDP)', group: 'Port:' },

@@ -11,7 +11,7 @@ export function fullParse(args: string[], version: string): Args {
     .option('version', { alias: 'v', type: 'boolean', describe: 'print the version' })
     .options(yargsOptions(FLAGS))
     .group(['help', 'version'], 'Misc:')
-    .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true, 'strip-aliased': true, 'camel-case-expansion': false, 'boolean-negation': false });
+    .parserConfiguration({ 'halt-at-non-option': true, 'populate--': true, 'strip-aliased': true, 'camel-case-expansion': false, 'boolean-negation': false, 'parse-positional-numbers': false });
   const groups = new Map<string, string[]>();
   for (const [name, f] of Object.entries(FLAGS)) {
     const g = (f as { group?: string }).group ?? 'Misc:';

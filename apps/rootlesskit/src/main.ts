@@ -14,8 +14,8 @@ runMain(log, async () => {
     process.stdout.write(`${SEMVER}\n`);
     return 0;
   }
-  validate(a, (m) => log.warn(m));
+  const net = validate(a, (m) => log.warn(m));
   const cmd = commandOf(a);
   if (cmd.length === 0) throw new RkError('no command specified: usage: rootlesskit [flags] CMD [ARGS...] (e.g. rootlesskit bash)', 1);
-  return run(a, cmd, VERSION, log);
+  return run(a, cmd, VERSION, log, net);
 });

@@ -2,22 +2,29 @@
 // one Node process. The child is cloned into its namespaces and held at a
 // gate; its ID maps are written; it then runs its mount plan (propagation,
 // /proc, copy-up) natively and execs CMD. No Node process runs inside.
-import { RkError, type Logger } from '@rk/cli';
+import { RkError, inherited, rawCommand, rawEnv, shown, type Logger } from '@rk/cli';
 import { copyUpPlan, propagationSteps, type Propagation } from '@rk/copyup';
 import { computeIdMaps, writeIdMaps } from '@rk/idmap';
-import { Child, envList, evacuateCgroup2, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
+import { Child, evacuateCgroup2, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
 import { API_SOCK_FILE, StateDir } from '@rk/state';
-import { listenUnix, whenReadable, type PlanStep } from '@rk/native';
-import { closeSync, rmSync } from 'node:fs';
+import { ignoreSignals, whenReadable, type PlanStep } from '@rk/native';
+import { normalize } from 'node:path';
+import { driverFor, netMountPlan, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
+import { closeSync } from 'node:fs';
 import type { Args } from './flags.js';
 import { socketActivation } from './listen-fds.js';
 import { startPorts } from './ports.js';
 
-export async function run(a: Args, cmd: string[], version: string, log: Logger): Promise<number> {
+export async function run(a: Args, cmd: string[], version: string, log: Logger, netCfg?: NetConfig): Promise<number> {
   const childLog = log.withPrefix('[rootlesskit:child ]');
-  const file = resolveCommand(cmd[0]!);
+  const argv = rawCommand(cmd);
+  const file = resolveCommand(argv[0]!);
+  const caller = inherited();
+  // Signals the caller ignored (nohup, a background job of a script) stay
+  // ignored here, as they would for CMD without us: Node reset them.
+  if (caller) ignoreSignals(caller.ignore);
   const reaper = a.reaper === 'true' || (a.reaper === 'auto' && a.pidns);
-  const ns: NamespaceSet = { user: true, mount: true, net: a.net !== 'host', pid: a.pidns, uts: a.utsns, ipc: a.ipcns, cgroup: a.cgroupns };
+  const ns: NamespaceSet = { user: true, mount: true, net: netCfg !== undefined && !netCfg.detachNetns, pid: a.pidns, uts: a.utsns, ipc: a.ipcns, cgroup: a.cgroupns };
 
   const mapsP = computeIdMaps({ source: a['subid-source'] as 'auto' | 'dynamic' | 'static' });
   mapsP.catch(() => {});
@@ -27,6 +34,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
   } catch (e) {
     throw new RkError((e as Error).message, 1);
   }
+  if (netCfg) await driverFor(netCfg.driver).preflight?.(netCfg, log);
   const maps = await mapsP;
   for (const w of maps.warnings) log.warn(w);
   log.debug('ID maps computed, copy-up planned');
@@ -45,12 +53,16 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
   if (a['copy-up'].length === 0) add(propagationSteps(a.propagation as Propagation), () => `set mount propagation ${a.propagation} on /`);
   else add(copyUp.steps, (i) => copyUp.describe(i));
   if (a.pidns) add(procPlan(), () => 'mount a fresh /proc for the PID namespace');
-  const cleanupDirs = [...copyUp.cleanup];
   if (ns.net) {
     add([{ op: 'ifup', name: 'lo' }], () => 'bring up the loopback interface');
     const sys = sysfsPlan();
     add(sys.steps, (i) => sys.describe[i]!);
-    cleanupDirs.push(...sys.cleanup);
+    if (netCfg!.driver !== 'none') {
+      const etcCopiedUp = a['copy-up'].some((d) => normalize(d).replace(/(.)\/$/, '$1') === '/etc');
+      if (!etcCopiedUp) log.warn(NO_COPY_UP_WARNING);
+      const m = netMountPlan(state.path, etcCopiedUp);
+      add(m.steps, (i) => m.describe[i]!);
+    }
   }
 
   if (a['evacuate-cgroup2'] !== undefined) {
@@ -62,19 +74,21 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
     }
   }
 
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  // CMD's environment: ours byte for byte, plus ROOTLESSKIT_* (as upstream).
+  const activation = socketActivation(process.env, caller);
+  if (activation.skipped) log.debug(`socket activation not passed on: ${activation.skipped}`);
+  const env = rawEnv({
     ROOTLESSKIT_STATE_DIR: state.path,
     ROOTLESSKIT_PARENT_EUID: String(process.geteuid!()),
     ROOTLESSKIT_PARENT_EGID: String(process.getegid!()),
-  };
-  const activation = socketActivation(env);
+    ...(activation.fillListenPid ? { LISTEN_PID: '0' } : {}),
+  });
   let child: Child;
   try {
     child = new Child({
       file,
-      argv: cmd,
-      env: envList(env),
+      argv,
+      env,
       namespaces: ns,
       gate: true,
       plan,
@@ -82,29 +96,47 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
       reaper,
       fds: activation.fds,
       fillListenPid: activation.fillListenPid,
+      signals: caller,
     });
   } catch (e) {
     state.remove();
     throw e;
   }
   log.debug(`child ${child.pid} cloned, held at the gate`);
-  const stopForwarding = forwardSignals(child.pid, (sig) => log.debug(`forwarding ${sig} to ${child.pid}`));
+  const stopForwarding = forwardSignals(child.pid, (sig) => log.debug(`forwarding ${sig} to ${child.pid}`), caller?.ignored);
   log.debug('forwarding signals');
   let api: Promise<{ close(): Promise<void> }> | undefined;
+  let net: StartedNetwork | undefined;
+  let netDied: string | undefined;
   let apiFd = -1;
   let ports: Awaited<ReturnType<typeof startPorts>>;
-  const cleanup = () => {
+  // At exit, in order: no more signals forwarded, the ports (their listeners
+  // and what they set up inside), the network driver, the API, the state dir.
+  const shutdown = async () => {
     stopForwarding();
-    void ports?.close();
+    netDied = netDied ?? 'stopped';
+    await ports?.close().catch((e: unknown) => log.debug(`closing the port driver: ${(e as Error).message}`));
+    await net?.stop();
     if (api) void api.then((server) => server.close()).catch(() => {});
     else if (apiFd >= 0) closeSync(apiFd);
-    for (const dir of cleanupDirs) rmSync(dir, { recursive: true, force: true });
     state.remove();
   };
   try {
     await writeIdMaps(child.pid, maps);
     log.debug('uid_map and gid_map written');
-    ports = await startPorts(a, child.pid, log);
+    if (netCfg) {
+      if (netCfg.detachNetns) state.writeFile('netns', '', 0o444);
+      const files = { dir: state.path, write: (n: string, t: string, m?: number) => state.writeFile(n, t, m), remove: () => {} };
+      net = await startNetwork(child.pid, netCfg, { files, log });
+      const started = net;
+      void started.ended.then((reason) => {
+        if (netDied !== undefined) return;
+        netDied = reason;
+        log.error(`network driver ${netCfg.driver} stopped: ${reason}`);
+        void child.kill();
+      });
+    }
+    ports = await startPorts(a, child.pid, net, log);
     // As upstream: child_pid and api.sock exist before CMD runs. The socket is
     // made natively (connections queue in its backlog); the HTTP server that
     // answers them is loaded when the first client connects, so a run that
@@ -112,7 +144,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
     state.writeChildPid(child.pid);
     const socketPath = state.file(API_SOCK_FILE);
     try {
-      apiFd = listenUnix(socketPath);
+      apiFd = state.listen(API_SOCK_FILE);
     } catch (e) {
       throw new RkError(`cannot serve the API on ${socketPath}: ${(e as Error).message}: use a shorter or writable --state-dir`);
     }
@@ -128,7 +160,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
             version,
             stateDir: state.path,
             childPID: child.pid,
-            networkDriver: a.net === 'host' ? undefined : { driver: a.net },
+            networkDriver: !net ? undefined : net.info.driver === 'none' ? { driver: 'none' } : { driver: net.info.driver, dns: net.info.dns, childIP: net.info.ip },
             portDriver: ports?.info(),
           }),
           ...(ports ? { ports } : {}),
@@ -138,15 +170,17 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger):
     });
     child.release();
     await child.started;
-    childLog.debug(`executed ${cmd.join(' ')}`);
+    childLog.debug(`executed ${argv.map(shown).join(' ')}`);
   } catch (e) {
     await child.kill();
-    cleanup();
+    await shutdown();
     if (e instanceof RkError) throw e;
     throw new RkError(e instanceof Error ? e.message : String(e));
   }
   const st = await child.exited;
-  cleanup();
+  const died = netDied;
+  await shutdown();
+  if (died !== undefined) return 1;
   if (st.signal) {
     childLog.error(`command [${cmd.join(' ')}] exited: killed by signal ${st.signal}`);
     log.error('child exited: exit status 255');

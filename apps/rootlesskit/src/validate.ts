@@ -1,34 +1,27 @@
 // The refusals upstream rootlesskit makes, before anything is started.
 import { RkError } from '@rk/cli';
+import { driverFor, resolveNetConfig, type NetConfig } from '@rk/net';
 import type { Args } from './flags.js';
 import { checkPublish } from './ports.js';
 
-/** Drivers this build implements; the others are refused with a clear message. */
-const IMPLEMENTED_NETS = new Set(['host', 'none']);
-const IMPLEMENTED_PORTS = new Set(['none', 'builtin']);
+/** Port drivers this build implements; the others are refused with a clear message. */
+const IMPLEMENTED_PORTS = new Set(['none', 'implicit', 'builtin', 'slirp4netns', 'gvisor-tap-vsock']);
 
-export function validate(a: Args, warn: (msg: string) => void): void {
+/** Checks the flags; returns the network configuration (undefined for --net=host). */
+export function validate(a: Args, warn: (msg: string) => void): NetConfig | undefined {
   const host = a.net === 'host';
-  if (host) {
-    if (a.cidr !== undefined) throw new RkError('custom cidr is supported only for --net=slirp4netns, pasta and vpnkit (drop --cidr for --net=host)');
-    if (a.ifname !== undefined) throw new RkError('ifname cannot be specified for --net=host (drop --ifname)');
-    if (a.mtu !== 0) warn(`unsupported mtu for --net=host: ${a.mtu}`);
-    if (a.ipv6) warn('--ipv6 is discarded for --net=host');
-    if (a['detach-netns']) throw new RkError('--detach-netns requires a non-host network (e.g. --net=slirp4netns)');
-    if (a['port-driver'] !== 'none') throw new RkError(`port driver requires non-host network (--port-driver=${a['port-driver']} with --net=host)`);
+  if (host && a['port-driver'] !== 'none') throw new RkError(`port driver requires non-host network (--port-driver=${a['port-driver']} with --net=host)`);
+  if (a['port-driver'] === 'implicit' && a.net !== 'pasta') throw new RkError('port driver "implicit" requires --net=pasta (pasta forwards every port bound in the namespace)');
+  if (a.publish.length > 0 && a['port-driver'] === 'implicit') {
+    throw new RkError('port driver "implicit" publishes every port bound in the namespace by itself: drop -p/--publish');
   }
-  if (a.net === 'none') {
-    if (a.cidr !== undefined) throw new RkError('custom cidr is supported only for --net=slirp4netns, pasta and vpnkit (drop --cidr for --net=none)');
-    if (a.ifname !== undefined) throw new RkError('ifname cannot be specified for --net=none: it has only the loopback interface');
-    if (a['detach-netns']) throw new RkError('--detach-netns is not available in this build yet: drop it');
-  }
-  if (a.mtu < 0 || a.mtu > 65521 || !Number.isInteger(a.mtu)) throw new RkError(`--mtu must be an integer between 0 and 65521 (got ${a.mtu})`);
+  if (a['port-driver'] === 'slirp4netns' && a.net !== 'slirp4netns') throw new RkError('port driver "slirp4netns" requires --net=slirp4netns (it uses slirp4netns\'s API socket): use --port-driver=builtin');
+  if (a['port-driver'] === 'slirp4netns' && a['detach-netns']) throw new RkError('port driver "slirp4netns" cannot be used with --detach-netns: use --port-driver=builtin');
   if (a.publish.length > 0 && a['port-driver'] === 'none') {
     throw new RkError('port driver "none" does not support publishing ports: add --port-driver=builtin (with a non-host --net)');
   }
-  if (!IMPLEMENTED_NETS.has(a.net)) {
-    throw new RkError(`network driver "${a.net}" is not available in this build yet: use --net=host or --net=none`);
-  }
+  const net = resolveNetConfig(a, a['port-driver'], warn);
+  if (!host) driverFor(a.net);
   if (!IMPLEMENTED_PORTS.has(a['port-driver'])) {
     throw new RkError(`port driver "${a['port-driver']}" is not available in this build yet: use --port-driver=builtin or none`);
   }
@@ -41,4 +34,5 @@ export function validate(a: Args, warn: (msg: string) => void): void {
   if ((a.propagation === 'rshared' || a.propagation === 'shared') && a['copy-up'].length > 0) {
     throw new RkError(`propagation ${a.propagation} does not support copy-up driver tmpfs+symlink: use --propagation=rslave or drop --copy-up`);
   }
+  return host ? undefined : net;
 }

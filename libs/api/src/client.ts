@@ -86,6 +86,16 @@ export class ApiClient {
 
   private connectError(err: NodeJS.ErrnoException): RkError {
     const why = err.code ?? err.message;
+    // Connected, but the answer was not HTTP (HPE_*: the parser's errors), or
+    // the peer closed without answering: a socket of something else.
+    if (why.startsWith('HPE_') || (why === 'ECONNRESET' && /socket hang up/.test(err.message))) {
+      const said = why.startsWith('HPE_') ? 'answered with something that is not HTTP' : 'closed the connection without an HTTP answer';
+      return new RkError(
+        `${this.socketPath} does not speak HTTP (it ${said}; ${why}): it is not a RootlessKit API socket. Point --socket at STATE_DIR/api.sock of a running rootlesskit`,
+        1,
+        { cause: err },
+      );
+    }
     return new RkError(
       `cannot reach the RootlessKit API at ${this.socketPath} (${why}): is rootlesskit running? ` +
         `Point --socket at STATE_DIR/api.sock or set $ROOTLESSKIT_STATE_DIR to rootlesskit's --state-dir`,

@@ -19,6 +19,7 @@ export function baseParser(
     .scriptName(prog)
     .parserConfiguration({
       'halt-at-non-option': opts.haltAtCommand ?? false,
+      'parse-positional-numbers': false,
       'populate--': true,
       'strip-aliased': true,
       'boolean-negation': false,

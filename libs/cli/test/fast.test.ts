@@ -2,7 +2,7 @@
 // flags are valid, undefined whenever the full yargs parser must take over
 // (help, version, usage errors); Go-style bare booleans; the yargs options.
 import t from 'tap';
-import { explicitBooleans, fastParse, yargsOptions, type FlagTable } from '../src/fast.js';
+import { checkFlags, explicitBooleans, fastParse, goInt, yargsOptions, type FlagTable } from '../src/fast.js';
 
 const FLAGS = {
   help: { type: 'boolean', describe: 'show help' },
@@ -131,4 +131,23 @@ t.test('yargsOptions: the same table as yargs options', async (t) => {
   t.same(o.mtu, { type: 'number', default: 0, describe: 'MTU' });
   t.same(o['state-dir'], { type: 'string', describe: 'state directory' });
   t.notOk('group' in (yargsOptions({ x: { type: 'string', describe: 'x', group: 'G:' } }).x as object), 'groups are applied separately');
+});
+
+t.test('checkFlags: Go flag-package rules before CMD', async (t) => {
+  t.same(checkFlags(['--debug=0', '--pidns=T', 'sh'], FLAGS), { args: ['--debug=false', '--pidns=true', 'sh'] });
+  t.same(checkFlags(['--pidns=yes', 'sh'], FLAGS).error, 'invalid boolean value "yes" for --pidns: parse error');
+  t.same(checkFlags(['--state-dir'], FLAGS).error, 'flag needs an argument: --state-dir');
+  t.match(checkFlags(['--state-dir', '--pidns', 'sh'], FLAGS).error, /^flag needs an argument: --state-dir \(--pidns is a flag/);
+  t.same(checkFlags(['--state-dir=--pidns', 'sh'], FLAGS), { args: ['--state-dir=--pidns', 'sh'] }, 'an explicit value may start with -');
+  t.same(checkFlags(['--state-dir', '-', 'sh'], FLAGS), { args: ['--state-dir', '-', 'sh'] });
+  t.same(checkFlags(['--mtu', '0x5dc', '--mtu=0o17', 'sh'], FLAGS), { args: ['--mtu', '1500', '--mtu=15', 'sh'] });
+  t.same(checkFlags(['--mtu=abc'], FLAGS).error, 'invalid value "abc" for flag --mtu: parse error');
+  t.same(checkFlags(['sh', '--state-dir'], FLAGS), { args: ['sh', '--state-dir'] }, 'CMD\'s own flags are not ours');
+  t.same(checkFlags(['--', '--pidns=yes'], FLAGS), { args: ['--', '--pidns=yes'] });
+  t.same(checkFlags(['--bogus', '--debug'], FLAGS), { args: ['--bogus', '--debug=true'] }, 'an unknown flag is left for the parser to refuse');
+});
+
+t.test('goInt: strconv.ParseInt(s, 0, 64)', async (t) => {
+  for (const [s, n] of [['42', 42], ['-7', -7], ['+7', 7], ['0x2a', 42], ['0X2A', 42], ['0o52', 42], ['052', 42], ['0b101010', 42], ['1_000', 1000], ['0x_2a', 42], ['0', 0]] as const) t.equal(goInt(s), n, s);
+  for (const s of ['', 'abc', '1e3', '12.5', '08', '0x', ' 1', '1 ']) t.ok(Number.isNaN(goInt(s)), JSON.stringify(s));
 });

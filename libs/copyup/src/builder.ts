@@ -1,10 +1,9 @@
 import type { PlanStep } from '@rk/native';
 import type { MountPlan } from './types.js';
 
-/** Collects steps with a description of each, and the dirs to clean up on failure. */
+/** Collects steps with a description of each. */
 export class PlanBuilder {
   readonly steps: PlanStep[] = [];
-  readonly cleanup: string[] = [];
   private readonly why: string[] = [];
 
   add(step: PlanStep, why: string): this {
@@ -14,10 +13,9 @@ export class PlanBuilder {
   }
 
   build(): MountPlan {
-    const { steps, cleanup, why } = this;
+    const { steps, why } = this;
     return {
       steps,
-      cleanup,
       describe: (i: number) => (i >= 0 && i < steps.length ? `step ${i + 1}/${steps.length}: ${why[i]}` : `step ${i}`),
     };
   }

@@ -10,11 +10,11 @@ import { resolveCopyUp } from './validate.js';
  * Nothing is changed on the system by this call; runPlan executes the steps.
  */
 export function copyUpPlan(opts: CopyUpOptions): MountPlan {
-  const { dirs, tmpRoot } = resolveCopyUp(opts);
+  const { dirs } = resolveCopyUp(opts);
   const b = new PlanBuilder();
   if (opts.propagation !== undefined) {
     for (const s of propagationSteps(opts.propagation)) b.add(s, `set the propagation of / to ${opts.propagation}`);
   }
-  for (const dir of dirs) tmpfsSymlinkSteps(b, dir, tmpRoot);
+  for (const dir of dirs) tmpfsSymlinkSteps(b, dir);
   return b.build();
 }

@@ -1,13 +1,14 @@
 // tmpfs+symlink copy-up of one directory D, as plan steps:
-//   mkdir  TMP/rootlesskit-b<rand>           (staging point, host-visible briefly)
-//   mount  --rbind D TMP/rootlesskit-b<rand> (keep the original tree)
+//   cloneTree D -> slot 0                    (open_tree: a detached copy of D's mount tree)
 //   mount  tmpfs on D                        (D becomes writable, empty)
 //   mkdir  D/.ro<rand>
-//   mount  --move TMP/rootlesskit-b<rand> D/.ro<rand>
+//   moveTree slot 0 -> D/.ro<rand>           (move_mount: the original tree, reattached)
 //   symlink D/<name> -> .ro<rand>/<name>     (for each entry; symlinks keep their own target)
-//   rmdir  TMP/rootlesskit-b<rand>
-// Everything is read (readdir, readlink, stat) now, so the steps can run in a
-// child before exec with no decisions left.
+// The original tree is never visible outside D: nothing is staged in /tmp or
+// any other shared directory, so nothing has to be cleaned up by path (a
+// failed plan just closes the detached tree's fd). Everything is read
+// (readdir, readlink, stat) now, so the steps can run in a child before exec
+// with no decisions left.
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RkError } from '@rk/cli';
@@ -16,7 +17,6 @@ import type { PlanBuilder } from './builder.js';
 import { randomSuffix } from '@rk/cli';
 import type { CopyUpDir } from './validate.js';
 
-export const STAGING_PREFIX = 'rootlesskit-b';
 export const RO_PREFIX = '.ro';
 
 interface Entry {
@@ -25,7 +25,7 @@ interface Entry {
   link?: string;
 }
 
-export function tmpfsSymlinkSteps(b: PlanBuilder, dir: CopyUpDir, tmpRoot: string): void {
+export function tmpfsSymlinkSteps(b: PlanBuilder, dir: CopyUpDir): void {
   const d = dir.path;
   const what = dir.given === d ? `--copy-up ${d}` : `--copy-up ${dir.given} (${d})`;
   const entries = listEntries(dir);
@@ -33,30 +33,20 @@ export function tmpfsSymlinkSteps(b: PlanBuilder, dir: CopyUpDir, tmpRoot: strin
   let ro: string;
   do ro = `${RO_PREFIX}${randomSuffix()}`;
   while (names.has(ro));
-  const staging = join(tmpRoot, `${STAGING_PREFIX}${randomSuffix()}`);
   const roPath = join(d, ro);
   const mode = statSync(d).mode & 0o7777;
 
-  b.cleanup.push(staging);
-  b.add({ op: 'mkdir', path: staging, mode: 0o700 }, `${what}: create the staging dir ${staging}`);
-  b.add(
-    { op: 'mount', source: d, target: staging, flags: constants.MS_BIND | constants.MS_REC },
-    `${what}: bind-mount ${d} (recursively) onto ${staging}`,
-  );
+  b.add({ op: 'cloneTree', path: d, slot: 0 }, `${what}: take a detached copy of the mount tree at ${d} (open_tree)`);
   b.add(
     { op: 'mount', source: 'none', target: d, fstype: 'tmpfs', data: `mode=${mode.toString(8).padStart(4, '0')}` },
     `${what}: mount a tmpfs on ${d}`,
   );
   b.add({ op: 'mkdir', path: roPath, mode: 0o755 }, `${what}: create ${roPath} on the tmpfs`);
-  b.add(
-    { op: 'mount', source: staging, target: roPath, flags: constants.MS_MOVE },
-    `${what}: move the original tree from ${staging} to ${roPath}`,
-  );
+  b.add({ op: 'moveTree', slot: 0, target: roPath }, `${what}: attach the original tree at ${roPath} (move_mount)`);
   for (const e of entries) {
     const target = e.link ?? `${ro}/${e.name}`;
     b.add({ op: 'symlink', target, path: join(d, e.name) }, `${what}: symlink ${join(d, e.name)} -> ${target}`);
   }
-  b.add({ op: 'rmdir', path: staging }, `${what}: remove the staging dir ${staging}`);
 }
 
 function listEntries(dir: CopyUpDir): Entry[] {

@@ -16,15 +16,11 @@ export interface CopyUpOptions {
   mode?: CopyUpMode;
   /** Propagation set on "/" before anything else; none when omitted (the caller has set it). */
   propagation?: Propagation;
-  /** Where the staging bind mounts are made (host-visible for a moment). Default /tmp. */
-  tmpRoot?: string;
 }
 
 export interface MountPlan {
   /** Steps for @rk/native runPlan, or for the plan of a spawned child. */
   steps: PlanStep[];
-  /** Host-visible temporary dirs to remove if the plan fails midway. */
-  cleanup: string[];
   /** What step i does and why, for error messages. */
   describe(i: number): string;
 }

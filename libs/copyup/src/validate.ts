@@ -5,7 +5,6 @@ import { isAbsolute, resolve } from 'node:path';
 import { RkError } from '@rk/cli';
 import { COPY_UP_MODES, PROPAGATIONS, type CopyUpOptions } from './types.js';
 
-export const DEFAULT_TMP_ROOT = '/tmp';
 const USAGE = 2;
 
 /** A directory to copy up: as given, cleaned, and with symlinks resolved. */
@@ -19,8 +18,8 @@ export function validateCopyUp(opts: CopyUpOptions): void {
   resolveCopyUp(opts);
 }
 
-/** Validates and returns the directories to copy up (duplicates dropped), plus the staging root. */
-export function resolveCopyUp(opts: CopyUpOptions): { dirs: CopyUpDir[]; tmpRoot: string } {
+/** Validates and returns the directories to copy up (duplicates dropped). */
+export function resolveCopyUp(opts: CopyUpOptions): { dirs: CopyUpDir[] } {
   const mode = opts.mode ?? 'tmpfs+symlink';
   if (!COPY_UP_MODES.includes(mode)) {
     throw new RkError(`unknown --copy-up-mode ${String(mode)} (supported: ${COPY_UP_MODES.join(', ')})`, USAGE);
@@ -28,15 +27,13 @@ export function resolveCopyUp(opts: CopyUpOptions): { dirs: CopyUpDir[]; tmpRoot
   if (opts.propagation !== undefined && !PROPAGATIONS.includes(opts.propagation)) {
     throw new RkError(`unknown --propagation ${String(opts.propagation)} (supported: ${PROPAGATIONS.join(', ')})`, USAGE);
   }
-  if (opts.dirs.length === 0) return { dirs: [], tmpRoot: opts.tmpRoot ?? DEFAULT_TMP_ROOT };
+  if (opts.dirs.length === 0) return { dirs: [] };
   if (opts.propagation === 'shared' || opts.propagation === 'rshared') {
     throw new RkError(
       `--propagation=${opts.propagation} cannot be used with --copy-up (moving the staged mount needs a private or slave parent: use rslave or rprivate)`,
       USAGE,
     );
   }
-  const tmpGiven = opts.tmpRoot ?? DEFAULT_TMP_ROOT;
-  const tmpRoot = realDir(tmpGiven, () => `the staging directory ${tmpGiven} does not exist (it must be an existing, writable directory)`);
   const dirs: CopyUpDir[] = [];
   for (const given of opts.dirs) {
     if (!isAbsolute(given)) {
@@ -44,15 +41,12 @@ export function resolveCopyUp(opts: CopyUpOptions): { dirs: CopyUpDir[]; tmpRoot
     }
     const cleaned = resolve(given);
     const path = realDir(cleaned, (why) => `--copy-up ${given}: ${why} (copy-up needs an existing directory)`);
-    if (path === tmpRoot || cleaned === resolve(tmpGiven)) {
-      throw new RkError(`--copy-up ${given}: ${tmpGiven} cannot be copied up (it holds the staging mounts; mount a tmpfs there instead, or copy up a directory below it)`, USAGE);
-    }
-    if (isUnder(tmpRoot, path)) {
-      throw new RkError(`--copy-up ${given}: it contains ${tmpGiven}, where copy-up stages its mounts, so it cannot be copied up (copy up the directories below it instead)`, USAGE);
+    if (path === '/') {
+      throw new RkError(`--copy-up ${given}: the root directory cannot be copied up (a tmpfs over / would hide the whole system): copy up the directories below it, e.g. --copy-up=/etc`, USAGE);
     }
     if (!dirs.some((d) => d.path === path)) dirs.push({ given, path });
   }
-  return { dirs, tmpRoot };
+  return { dirs };
 }
 
 /** realpath of an existing directory, or an RkError with why it is not one. */

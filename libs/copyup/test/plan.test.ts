@@ -7,21 +7,19 @@ import { join } from 'node:path';
 import { constants, type PlanStep } from '@rk/native';
 import { copyUpPlan, propagationSteps, validateCopyUp } from '../src/index.js';
 
-const { MS_BIND, MS_MOVE, MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE } = constants;
+const { MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE } = constants;
 
-function tree(t: Test): { root: string; dir: string; stage: string } {
+function tree(t: Test): { root: string; dir: string } {
   const root = mkdtempSync(join(tmpdir(), 'rk-copyup-unit-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const dir = join(root, 'etc');
-  const stage = join(root, 'stage');
   mkdirSync(dir, { mode: 0o750 });
-  mkdirSync(stage);
   writeFileSync(join(dir, 'passwd'), 'root:x:0:0::/root:/bin/sh\n');
   writeFileSync(join(dir, '.hidden'), '');
   mkdirSync(join(dir, 'ssh'));
   symlinkSync('/usr/share/zoneinfo/Etc/UTC', join(dir, 'localtime'));
   symlinkSync('passwd', join(dir, 'passwd-link'));
-  return { root, dir, stage };
+  return { root, dir };
 }
 
 t.test('propagationSteps: one mount on / with the propagation flags', async (t) => {
@@ -40,29 +38,22 @@ t.test('propagationSteps: one mount on / with the propagation flags', async (t) 
   t.equal(flags('shared'), MS_SHARED);
 });
 
-t.test('tmpfs+symlink plan: staging bind, tmpfs, move, one symlink per entry, rmdir', async (t) => {
-  const { dir, stage } = tree(t);
-  const plan = copyUpPlan({ dirs: [dir], propagation: 'rprivate', tmpRoot: stage });
+t.test('tmpfs+symlink plan: clone the tree, tmpfs, attach the clone at .ro…, one symlink per entry; nothing staged elsewhere', async (t) => {
+  const { dir } = tree(t);
+  const plan = copyUpPlan({ dirs: [dir], propagation: 'rprivate' });
   const s = plan.steps;
 
   t.same(s[0], { op: 'mount', source: 'none', target: '/', flags: MS_REC | MS_PRIVATE }, 'propagation first');
+  t.same(s[1], { op: 'cloneTree', path: dir, slot: 0 }, 'a detached copy of D\'s mount tree (open_tree)');
+  t.same(s[2], { op: 'mount', source: 'none', target: dir, fstype: 'tmpfs', data: 'mode=0750' }, 'tmpfs on D with D\'s mode');
 
-  const mk = s[1] as Extract<PlanStep, { op: 'mkdir' }>;
-  t.equal(mk.op, 'mkdir');
-  t.match(mk.path, new RegExp(`^${stage}/rootlesskit-b[0-9a-f]{10}$`), 'staging dir under tmpRoot');
-  const staging = mk.path;
-  t.same(plan.cleanup, [staging], 'the staging dir is what a caller removes on failure');
-
-  t.same(s[2], { op: 'mount', source: dir, target: staging, flags: MS_BIND | MS_REC }, 'recursive bind of D onto the staging dir');
-  t.same(s[3], { op: 'mount', source: 'none', target: dir, fstype: 'tmpfs', data: 'mode=0750' }, 'tmpfs on D with D\'s mode');
-
-  const roMk = s[4] as Extract<PlanStep, { op: 'mkdir' }>;
+  const roMk = s[3] as Extract<PlanStep, { op: 'mkdir' }>;
   t.equal(roMk.op, 'mkdir');
   t.match(roMk.path, new RegExp(`^${dir}/\\.ro[0-9a-f]{10}$`));
   const ro = roMk.path.slice(dir.length + 1);
-  t.same(s[5], { op: 'mount', source: staging, target: roMk.path, flags: MS_MOVE }, 'the original moves into D/.ro…');
+  t.same(s[4], { op: 'moveTree', slot: 0, target: roMk.path }, 'the original tree is attached at D/.ro… (move_mount)');
 
-  const links = s.slice(6, -1);
+  const links = s.slice(5);
   t.same(
     links,
     [
@@ -74,41 +65,43 @@ t.test('tmpfs+symlink plan: staging bind, tmpfs, move, one symlink per entry, rm
     ],
     'relative links into .ro…; symlink entries keep their own target',
   );
-  t.same(s[s.length - 1], { op: 'rmdir', path: staging }, 'the staging dir is removed last');
-  t.equal(s.length, 6 + 5 + 1);
+  t.equal(s.length, 5 + 5);
+  const outside = s.filter((x) => {
+    const p = 'path' in x ? x.path : 'target' in x ? x.target : '/';
+    return p !== '/' && p !== dir && !p.startsWith(`${dir}/`);
+  });
+  t.same(outside, [], 'every step acts on D or below it: no staging dir anywhere else');
 
-  t.match(plan.describe(3), /tmpfs on .*\/etc/);
-  t.match(plan.describe(5), /move/);
-  t.match(plan.describe(0), /^step 1\/12: .*rprivate/);
+  t.match(plan.describe(2), /tmpfs on .*\/etc/);
+  t.match(plan.describe(4), /move_mount/);
+  t.match(plan.describe(0), /^step 1\/10: .*rprivate/);
 });
 
 t.test('names are random and differ per run and per directory', async (t) => {
-  const { dir, stage, root } = tree(t);
+  const { dir, root } = tree(t);
   const other = join(root, 'run');
   mkdirSync(other);
-  const a = copyUpPlan({ dirs: [dir, other], tmpRoot: stage });
-  const b = copyUpPlan({ dirs: [dir], tmpRoot: stage });
-  t.equal(a.cleanup.length, 2);
-  t.not(a.cleanup[0], a.cleanup[1]);
-  t.not(a.cleanup[0], b.cleanup[0]);
-  const mkdirs = a.steps.filter((s): s is Extract<PlanStep, { op: 'mkdir' }> => s.op === 'mkdir').map((s) => s.path);
-  t.equal(new Set(mkdirs).size, 4);
-  t.notOk(a.steps.some((s) => s.op === 'mount' && s.target === '/'), 'no propagation step unless asked');
+  const ros = (p: ReturnType<typeof copyUpPlan>) => p.steps.filter((s): s is Extract<PlanStep, { op: 'mkdir' }> => s.op === 'mkdir').map((s) => s.path);
+  const a = ros(copyUpPlan({ dirs: [dir, other] }));
+  const b = ros(copyUpPlan({ dirs: [dir] }));
+  t.equal(a.length, 2);
+  t.not(a[0], b[0]);
+  t.notOk(copyUpPlan({ dirs: [dir] }).steps.some((s) => s.op === 'mount' && s.target === '/'), 'no propagation step unless asked');
 });
 
 t.test('directories are copied up in the order given; duplicates once; paths cleaned', async (t) => {
-  const { dir, stage, root } = tree(t);
+  const { dir, root } = tree(t);
   const other = join(root, 'run');
   mkdirSync(other);
-  const plan = copyUpPlan({ dirs: [`${other}/`, dir, `${dir}/../etc`], tmpRoot: stage });
+  const plan = copyUpPlan({ dirs: [`${other}/`, dir, `${dir}/../etc`] });
   const tmpfs = plan.steps.filter((s) => s.op === 'mount' && s.fstype === 'tmpfs').map((s) => (s as { target: string }).target);
   t.same(tmpfs, [other, dir]);
 });
 
 t.test('a symlink to a directory is copied up at its real path', async (t) => {
-  const { dir, stage, root } = tree(t);
+  const { dir, root } = tree(t);
   symlinkSync(dir, join(root, 'etc-link'));
-  const plan = copyUpPlan({ dirs: [join(root, 'etc-link')], tmpRoot: stage });
+  const plan = copyUpPlan({ dirs: [join(root, 'etc-link')] });
   t.ok(plan.steps.some((s) => s.op === 'mount' && s.fstype === 'tmpfs' && s.target === dir));
 });
 
@@ -119,24 +112,21 @@ t.test('no dirs: only the propagation step', async (t) => {
 });
 
 t.test('refusals: one line naming the fix, exit status 2', async (t) => {
-  const { dir, stage, root } = tree(t);
+  const { dir, root } = tree(t);
   const refuse = (opts: Parameters<typeof validateCopyUp>[0], re: RegExp, name: string) => {
     t.throws(() => validateCopyUp(opts), { name: 'RkError', exitCode: 2, message: re }, name);
     t.throws(() => copyUpPlan(opts), { name: 'RkError', message: re }, `${name} (copyUpPlan too)`);
   };
-  refuse({ dirs: ['/tmp'] }, /^--copy-up \/tmp: \/tmp cannot be copied up/, '/tmp');
-  refuse({ dirs: ['/tmp/'] }, /\/tmp cannot be copied up/, '/tmp/');
-  refuse({ dirs: [stage], tmpRoot: stage }, /cannot be copied up/, 'the tmpRoot');
-  refuse({ dirs: ['/'] }, /contains \/tmp/, 'an ancestor of /tmp');
+  refuse({ dirs: ['/'] }, /^--copy-up \/: the root directory cannot be copied up/, '/');
+  refuse({ dirs: ['/..//.'] }, /^--copy-up \/\.\.\/\/\.: the root directory cannot be copied up/, '/ in disguise');
   refuse({ dirs: [join(root, 'nope')] }, /no such directory/, 'nonexistent');
   refuse({ dirs: [join(dir, 'passwd')] }, /not a directory/, 'a file');
   refuse({ dirs: ['etc'] }, /must be absolute \(e\.g\. --copy-up \/etc\)/, 'relative');
   refuse({ dirs: ['./etc'] }, /must be absolute/, 'relative ./');
-  refuse({ dirs: [dir], tmpRoot: stage, propagation: 'rshared' }, /^--propagation=rshared cannot be used with --copy-up/, 'rshared');
-  refuse({ dirs: [dir], tmpRoot: stage, propagation: 'shared' }, /^--propagation=shared cannot be used with --copy-up/, 'shared');
-  refuse({ dirs: [dir], tmpRoot: stage, mode: 'overlayfs' as never }, /unknown --copy-up-mode overlayfs \(supported: tmpfs\+symlink\)/, 'mode');
-  refuse({ dirs: [dir], tmpRoot: join(root, 'nope') }, /staging directory .* does not exist/, 'missing tmpRoot');
-  for (const opts of [{ dirs: ['/tmp'] }, { dirs: ['rel'] }]) {
+  refuse({ dirs: [dir], propagation: 'rshared' }, /^--propagation=rshared cannot be used with --copy-up/, 'rshared');
+  refuse({ dirs: [dir], propagation: 'shared' }, /^--propagation=shared cannot be used with --copy-up/, 'shared');
+  refuse({ dirs: [dir], mode: 'overlayfs' as never }, /unknown --copy-up-mode overlayfs \(supported: tmpfs\+symlink\)/, 'mode');
+  for (const opts of [{ dirs: ['/'] }, { dirs: ['rel'] }]) {
     try {
       validateCopyUp(opts);
     } catch (e) {
@@ -146,9 +136,10 @@ t.test('refusals: one line naming the fix, exit status 2', async (t) => {
 });
 
 t.test('validation does not touch the system', async (t) => {
-  const { dir, stage } = tree(t);
-  validateCopyUp({ dirs: [dir], tmpRoot: stage });
-  copyUpPlan({ dirs: [dir], tmpRoot: stage });
+  const { dir, root } = tree(t);
   const { readdirSync } = await import('node:fs');
-  t.same(readdirSync(stage), [], 'nothing created in tmpRoot at plan time');
+  const before = readdirSync(root).sort();
+  validateCopyUp({ dirs: [dir] });
+  copyUpPlan({ dirs: [dir] });
+  t.same(readdirSync(root).sort(), before, 'nothing created at plan time');
 });

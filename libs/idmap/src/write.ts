@@ -1,8 +1,11 @@
 // Writing /proc/PID/uid_map and gid_map: through the setuid newuidmap and
 // newgidmap (which check /etc/subuid,subgid), or directly when we are root or
-// map only ourselves.
-import { runProgram } from '@rk/native';
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+// map only ourselves. A direct write maps only a process owned by the user
+// whose IDs are mapped (as newuidmap insists), and goes through fds opened
+// under /proc/PID while a pidfd proves PID is still that process (a recycled
+// PID is never mapped instead).
+import { constants as c, openAt, pidfdOpen, pidfdSignal, runProgram } from '@rk/native';
+import { closeSync, existsSync, readFileSync, readlinkSync, readSync, writeSync } from 'node:fs';
 import { RkError } from '@rk/cli';
 import { mapText } from './format.js';
 import { findMapTool, notSetuidError, type MapTool } from './tools.js';
@@ -12,7 +15,12 @@ import type { IdMapLine, IdMaps } from './types.js';
 export async function writeIdMaps(pid: number, maps: IdMaps): Promise<void> {
   checkPid(pid);
   if (process.geteuid!() === 0) {
-    await settleAll([writeProc(pid, 'uid_map', mapText(maps.uidMap)), writeProc(pid, 'gid_map', mapText(maps.gidMap))]);
+    const target = pin(pid, maps.uid, maps.user);
+    try {
+      await settleAll([writeProc(target, 'uid_map', mapText(maps.uidMap)), writeProc(target, 'gid_map', mapText(maps.gidMap))]);
+    } finally {
+      target.close();
+    }
     return;
   }
   const [uidTool, gidTool] = await settleAll([findMapTool('newuidmap'), findMapTool('newgidmap')]);
@@ -22,8 +30,71 @@ export async function writeIdMaps(pid: number, maps: IdMaps): Promise<void> {
 /** Maps only the caller, as root, like `unshare -r`: setgroups "deny", gid_map "0 GID 1", uid_map "0 UID 1". */
 export async function writeRootOnlyMaps(pid: number, uid: number, gid: number): Promise<void> {
   checkPid(pid);
-  const gidSide = writeProc(pid, 'setgroups', 'deny').then(() => writeProc(pid, 'gid_map', `0 ${gid} 1\n`));
-  await settleAll([gidSide, writeProc(pid, 'uid_map', `0 ${uid} 1\n`)]);
+  const target = pin(pid, uid);
+  try {
+    const gidSide = writeProc(target, 'setgroups', 'deny').then(() => writeProc(target, 'gid_map', `0 ${gid} 1\n`));
+    await settleAll([gidSide, writeProc(target, 'uid_map', `0 ${uid} 1\n`)]);
+  } finally {
+    target.close();
+  }
+}
+
+/** A process pinned by a pidfd, with its /proc dir open. */
+interface Pinned {
+  pid: number;
+  procFd: number;
+  close(): void;
+}
+
+/**
+ * Pins `pid` (pidfd, then /proc/PID opened, then the pidfd shows the process
+ * is still alive: the dir is that process's) and checks it belongs to `uid`:
+ * a map is only ever written into a process of the user whose IDs it maps.
+ */
+function pin(pid: number, uid: number, user?: string): Pinned {
+  let pidfd = -1;
+  let procFd = -1;
+  const close = () => {
+    if (procFd >= 0) closeSync(procFd);
+    if (pidfd >= 0) closeSync(pidfd);
+    procFd = pidfd = -1;
+  };
+  try {
+    pidfd = pidfdOpen(pid);
+    procFd = openAt(c.AT_FDCWD, `/proc/${pid}`, c.O_RDONLY | c.O_DIRECTORY);
+    pidfdSignal(pidfd, 0);
+  } catch (e) {
+    close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH' || code === 'ENOENT') throw goneError(pid);
+    throw new RkError(`cannot open process ${pid} (${code ?? (e as Error).message})`);
+  }
+  const owner = ownerOf(procFd);
+  if (owner === undefined || owner.real !== uid || owner.effective !== uid) {
+    close();
+    const who = user ? `${user} (uid ${uid})` : `uid ${uid}`;
+    const has = owner === undefined ? 'an unknown owner' : `uid ${owner.effective}`;
+    throw new RkError(
+      `process ${pid} belongs to ${has}, not to ${who} whose IDs would be mapped: only a process of that user can be mapped (run rk-idmap as the process's own user, who needs subordinate IDs)`,
+    );
+  }
+  return { pid, procFd, close };
+}
+
+/** Real and effective uid from /proc/PID/status, read through the pinned dir fd. */
+function ownerOf(procFd: number): { real: number; effective: number } | undefined {
+  let fd = -1;
+  try {
+    fd = openAt(procFd, 'status', c.O_RDONLY);
+    const buf = Buffer.alloc(8192);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(buf.subarray(0, n).toString('latin1'));
+    return m ? { real: Number(m[1]), effective: Number(m[2]) } : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
 }
 
 function checkPid(pid: number): void {
@@ -45,10 +116,13 @@ function goneError(pid: number): RkError {
   return new RkError(`process ${pid} does not exist (it exited before its ID maps were written)`);
 }
 
-async function writeProc(pid: number, file: 'uid_map' | 'gid_map' | 'setgroups', text: string): Promise<void> {
+async function writeProc(target: Pinned, file: 'uid_map' | 'gid_map' | 'setgroups', text: string): Promise<void> {
+  const pid = target.pid;
   const path = `/proc/${pid}/${file}`;
+  let fd = -1;
   try {
-    writeFileSync(path, text);
+    fd = openAt(target.procFd, file, c.O_WRONLY);
+    writeSync(fd, text);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ESRCH' || gone(pid)) throw goneError(pid);
@@ -61,6 +135,8 @@ async function writeProc(pid: number, file: 'uid_map' | 'gid_map' | 'setgroups',
       throw new RkError(`the kernel refused ${path} (EINVAL): ${JSON.stringify(text.trim())} overlaps or exceeds the kernel's limits`);
     }
     throw new RkError(`cannot write ${path} (${code ?? (e as Error).message})`);
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }
 

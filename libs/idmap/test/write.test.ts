@@ -48,11 +48,33 @@ t.test('a process that is gone: the error says so', async (t) => {
 
 t.test('as root: uid_map and gid_map written directly', { skip: !isRoot || !haveUnshare ? 'needs root and unshare --user' : false }, async (t) => {
   const pid = await nsProcess(t);
-  await writeIdMaps(pid, maps);
-  t.equal(readFileSync(`/proc/${pid}/uid_map`, 'utf8'), formatIdMap(maps.uidMap));
-  t.equal(readFileSync(`/proc/${pid}/gid_map`, 'utf8'), formatIdMap(maps.gidMap));
+  const rootMaps: IdMaps = { ...maps, user: 'root', uid: 0, gid: 0, uidMap: [{ inside: 0, outside: 0, count: 1 }, maps.uidMap[1]!], gidMap: [{ inside: 0, outside: 0, count: 1 }, maps.gidMap[1]!] };
+  await writeIdMaps(pid, rootMaps);
+  t.equal(readFileSync(`/proc/${pid}/uid_map`, 'utf8'), formatIdMap(rootMaps.uidMap));
+  t.equal(readFileSync(`/proc/${pid}/gid_map`, 'utf8'), formatIdMap(rootMaps.gidMap));
   t.equal(readFileSync(`/proc/${pid}/setgroups`, 'utf8'), 'allow\n');
-  await t.rejects(writeIdMaps(pid, maps), { message: `the uid_map of process ${pid} is written already: a map can be written only once` });
+  await t.rejects(writeIdMaps(pid, rootMaps), { message: `the uid_map of process ${pid} is written already: a map can be written only once` });
+});
+
+t.test('as root: a process of another user is never mapped (as newuidmap refuses)', { skip: !isRoot || !haveUnshare ? 'needs root and unshare --user' : false }, async (t) => {
+  const p = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '--user', '--', 'sleep', '60'], { stdio: 'ignore' });
+  t.teardown(() => {
+    p.kill('SIGKILL');
+  });
+  const end = Date.now() + 5000;
+  while (Date.now() < end) {
+    try {
+      if (readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim() === 'sleep') break;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const msg = `process ${p.pid} belongs to uid 65534, not to uid 0 whose IDs would be mapped: only a process of that user can be mapped (run rk-idmap as the process's own user, who needs subordinate IDs)`;
+  await t.rejects(writeRootOnlyMaps(p.pid!, 0, 0), { name: 'RkError', message: msg });
+  await t.rejects(writeIdMaps(p.pid!, { ...maps, user: 'root', uid: 0, gid: 0 }), { message: msg.replace('not to uid 0', 'not to root (uid 0)') });
+  t.equal(readFileSync(`/proc/${p.pid}/uid_map`, 'utf8'), '', 'nothing written');
+  t.equal(readFileSync(`/proc/${p.pid}/setgroups`, 'utf8'), 'allow\n', 'setgroups untouched');
 });
 
 t.test('root-only maps: setgroups denied, the caller as 0', { skip: !haveUnshare ? 'needs unshare --user' : false }, async (t) => {
@@ -67,5 +89,5 @@ t.test('a process in our own user namespace is refused with the reason', { skip:
   const p = spawn('sleep', ['60'], { stdio: 'ignore' });
   t.teardown(() => p.kill('SIGKILL'));
   await new Promise((r) => p.once('spawn', r));
-  await t.rejects(writeIdMaps(p.pid!, maps), { message: `process ${p.pid} is in our own user namespace, not a new one: start it with "rk-unshare --user" (or "unshare --user")` });
+  await t.rejects(writeIdMaps(p.pid!, { ...maps, user: 'root', uid: 0, gid: 0 }), { message: `process ${p.pid} is in our own user namespace, not a new one: start it with "rk-unshare --user" (or "unshare --user")` });
 });

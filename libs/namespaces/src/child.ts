@@ -1,18 +1,18 @@
 // A command started in new namespaces, held at a gate until released.
-import { closeSync, writeSync } from 'node:fs';
 import { RkError } from '@rk/cli';
-import { ReportKind, Stage, constants, spawn, watchChild, type PlanStep } from '@rk/native';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { ReportKind, Stage, constants, spawn, watchChild, type Bytes, type InheritedSignals, type PlanStep } from '@rk/native';
 import { appArmorHint, explainUsernsFailure } from './diagnose.js';
 import { errnoName, signalName } from './errno.js';
 import { cloneFlags, type NamespaceSet } from './flags.js';
 
 export interface StartOptions {
   /** Absolute path of the program (see resolveCommand). */
-  file: string;
-  /** argv[0] included. */
-  argv: string[];
-  /** KEY=value strings. */
-  env: string[];
+  file: Bytes;
+  /** argv[0] included (strings, or raw bytes passed through unchanged). */
+  argv: Bytes[];
+  /** KEY=value entries. */
+  env: Bytes[];
   namespaces: NamespaceSet;
   /** Hold the child before the plan and exec until release() (abort() ends it). */
   gate?: boolean;
@@ -26,6 +26,8 @@ export interface StartOptions {
   fds?: number[];
   /** Set the env's LISTEN_PID to CMD's own PID (socket activation). */
   fillListenPid?: boolean;
+  /** Signal dispositions (SIG_IGN) and mask CMD starts with: the caller's (see @rk/cli inherited). */
+  signals?: InheritedSignals;
 }
 
 /** How the command ended: an exit code, or the signal that killed it. */
@@ -57,6 +59,7 @@ export class Child {
         plan: opts.plan ?? [],
         reaper: opts.reaper ?? false,
         fillListenPid: opts.fillListenPid ?? false,
+        signals: opts.signals,
       });
     } catch (e) {
       throw cloneError(e as NodeJS.ErrnoException, opts.namespaces);
@@ -137,11 +140,9 @@ function stageError(rec: number[], opts: StartOptions): RkError {
   const hint = code === 'EPERM' && opts.namespaces.user ? appArmorHint() : '';
   switch (stage) {
     case Stage.Exec:
-      if (code === 'ENOENT') return new RkError(`${opts.argv[0]}: command not found`, 127);
-      if (code === 'EACCES') return new RkError(`${opts.argv[0]}: permission denied`, 126);
-      return new RkError(`cannot execute ${opts.file}: ${code}`, 126);
+      return execError(opts.file, String(opts.argv[0]), code);
     case Stage.Gate:
-      return new RkError(`${opts.argv[0]} was not started: the gate was closed before it was released`);
+      return new RkError(`${String(opts.argv[0])} was not started: the gate was closed before it was released`);
     case Stage.Fds:
       return new RkError(`cannot set up the command's file descriptors: ${code}`);
     case Stage.Setup:
@@ -150,7 +151,44 @@ function stageError(rec: number[], opts: StartOptions): RkError {
       return new RkError(`cannot start the command under the PID-1 reaper: ${code}`);
     default: {
       const what = opts.describeStep ? opts.describeStep(stage) : `step ${stage} of the mount plan`;
+      const op = opts.plan?.[stage]?.op;
+      if (code === 'ENOSYS' && (op === 'cloneTree' || op === 'moveTree')) {
+        return new RkError(`${what}: ENOSYS: this kernel lacks open_tree/move_mount (Linux 5.2 or later is needed)`);
+      }
       return new RkError(`${what}: ${code}${hint}`);
     }
+  }
+}
+
+/**
+ * The error for an execve that failed with `code`, as a shell words it: 127
+ * "command not found", 126 "permission denied", and for a script whose
+ * interpreter is missing (execve says ENOENT for the interpreter too) 126
+ * "bad interpreter", as bash says it.
+ */
+export function execError(file: Bytes, name: string, code: string): RkError {
+  if (code === 'ENOENT') {
+    const interp = interpreterOf(file);
+    if (interp !== undefined) return new RkError(`${name}: ${interp}: bad interpreter: No such file or directory`, 126);
+    return new RkError(`${name}: command not found`, 127);
+  }
+  if (code === 'EACCES') return new RkError(`${name}: permission denied`, 126);
+  return new RkError(`cannot execute ${String(file)}: ${code}`, 126);
+}
+
+/** The interpreter named on a "#!" first line of `file`, if it has one. */
+function interpreterOf(file: Bytes): string | undefined {
+  let fd = -1;
+  try {
+    fd = openSync(file, 'r');
+    const buf = Buffer.alloc(256);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const head = buf.subarray(0, n).toString();
+    if (!head.startsWith('#!')) return undefined;
+    return head.slice(2).split('\n')[0]!.trim().split(/[ \t]+/)[0] || undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }

@@ -1,20 +1,23 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter } from 'node:path';
 import { RkError } from '@rk/cli';
 
 /**
- * Finds the program a shell would run for `name`, searching PATH when the name
- * has no slash. Throws RkError with a shell's statuses: 127 not found, 126 not
- * executable.
+ * Finds the program a shell would run for `name` (a string, or raw bytes that
+ * are not UTF-8), searching PATH when the name has no slash. Returns the path
+ * in the same form. Throws RkError with a shell's statuses: 127 not found, 126
+ * not executable.
  */
-export function resolveCommand(name: string, path = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'): string {
-  if (name === '') throw new RkError('no command given', 127);
-  if (name.includes('/')) {
-    checkExecutable(name, name);
+export function resolveCommand<T extends string | Buffer>(name: T, path = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'): T {
+  const text = name.toString();
+  if (name.length === 0) throw new RkError('no command given', 127);
+  if (text.includes('/')) {
+    checkExecutable(name, text);
     return name;
   }
   for (const dir of path.split(delimiter)) {
-    const candidate = join(dir === '' ? '.' : dir, name);
+    const prefix = `${dir === '' ? '.' : dir.replace(/\/+$/, '')}/`;
+    const candidate = (typeof name === 'string' ? prefix + name : Buffer.concat([Buffer.from(prefix), name])) as T;
     try {
       if (!statSync(candidate).isFile()) continue;
       accessSync(candidate, constants.X_OK);
@@ -23,10 +26,10 @@ export function resolveCommand(name: string, path = process.env.PATH ?? '/usr/lo
       // not here
     }
   }
-  throw new RkError(`${name}: command not found (searched PATH=${path})`, 127);
+  throw new RkError(`${text}: command not found (searched PATH=${path})`, 127);
 }
 
-function checkExecutable(file: string, shown: string): void {
+function checkExecutable(file: string | Buffer, shown: string): void {
   let st;
   try {
     st = statSync(file);

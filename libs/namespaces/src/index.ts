@@ -1,5 +1,5 @@
 export { resolveCommand, envList } from './command.js';
-export { Child, type StartOptions, type ExitStatus } from './child.js';
+export { Child, execError, type StartOptions, type ExitStatus } from './child.js';
 export { cloneFlags, namespaceNames, type NamespaceSet } from './flags.js';
 export { forwardSignals } from './signals.js';
 export { errnoName, signalName } from './errno.js';

@@ -6,11 +6,14 @@ const NOT_FORWARDED = new Set([
   'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGPROF', 'SIGVTALRM', 'SIGIOT', 'SIGPOLL', 'SIGUNUSED', 'SIGSYS', 'SIGTRAP', 'SIGABRT',
 ]);
 
-/** Every signal we receive (but CHLD, PIPE, URG and the unhandleable) is sent on to `pid`. */
-export function forwardSignals(pid: number, onSignal?: (sig: NodeJS.Signals) => void): () => void {
+/**
+ * Every signal we receive (but CHLD, PIPE, URG, the unhandleable, and those in
+ * `ignored`: the caller ignored them, so we and CMD do too) is sent on to `pid`.
+ */
+export function forwardSignals(pid: number, onSignal?: (sig: NodeJS.Signals) => void, ignored: ReadonlySet<string> = new Set()): () => void {
   const handlers: Array<[NodeJS.Signals, () => void]> = [];
   for (const name of Object.keys(constants.signals) as NodeJS.Signals[]) {
-    if (NOT_FORWARDED.has(name)) continue;
+    if (NOT_FORWARDED.has(name) || ignored.has(name)) continue;
     const h = () => {
       onSignal?.(name);
       try {

@@ -1,6 +1,8 @@
 // execve(2) for Node: replaces the current process. Signal dispositions that
 // Node changed (SIGPIPE is ignored by Node) and O_NONBLOCK on stdio are reset
-// first so the new program starts the way a shell would start it.
+// first, and the dispositions and mask our own caller gave us (captured before
+// Node started) are put back, so CMD starts as if exec'd by that caller.
+// file, argv and env entries may be Buffers (raw bytes, passed unchanged).
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bytes.h"
 #include "errors.h"
 #include "exports.h"
 
@@ -16,12 +19,12 @@ namespace rk {
 
 Napi::Value Exec(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string file = info[0].ToString().Utf8Value();
+  std::string file = Bytes(info[0]);
   std::vector<std::string> argv, envv;
   Napi::Array a = info[1].As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) argv.push_back(a.Get(i).ToString().Utf8Value());
+  for (uint32_t i = 0; i < a.Length(); i++) argv.push_back(Bytes(a.Get(i)));
   Napi::Array e = info[2].As<Napi::Array>();
-  for (uint32_t i = 0; i < e.Length(); i++) envv.push_back(e.Get(i).ToString().Utf8Value());
+  for (uint32_t i = 0; i < e.Length(); i++) envv.push_back(Bytes(e.Get(i)));
   std::vector<char*> argvp, envp;
   for (auto& s : argv) argvp.push_back(const_cast<char*>(s.c_str()));
   argvp.push_back(nullptr);
@@ -41,14 +44,14 @@ Napi::Value Exec(const Napi::CallbackInfo& info) {
     int fdfl = fcntl(fd, F_GETFD);
     if (fdfl >= 0 && (fdfl & FD_CLOEXEC)) fcntl(fd, F_SETFD, fdfl & ~FD_CLOEXEC);
   }
-  struct sigaction sa = {}, saved[NSIG];
-  sa.sa_handler = SIG_DFL;
+  InheritedSignals inherited = ParseInheritedSignals(info.Length() > 4 ? info[4] : env.Undefined());
+  struct sigaction saved[NSIG];
   for (int i = 1; i < NSIG; i++) {
-    if (i != SIGKILL && i != SIGSTOP) sigaction(i, &sa, &saved[i]);
+    if (i != SIGKILL && i != SIGSTOP) sigaction(i, nullptr, &saved[i]);
   }
-  sigset_t none, old;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, &old);
+  sigset_t old;
+  sigprocmask(SIG_SETMASK, nullptr, &old);
+  ApplyInheritedSignals(inherited);
   execve(file.c_str(), argvp.data(), envp.data());
   int err = errno;
   // Still here: put Node's handlers back before reporting.

@@ -12,8 +12,31 @@ Napi::Value RunProgram(const Napi::CallbackInfo& info);  // run.cc
 Napi::Value WatchChild(const Napi::CallbackInfo& info);  // watch.cc
 Napi::Value ListenUnix(const Napi::CallbackInfo& info);  // sock.cc
 Napi::Value WhenReadable(const Napi::CallbackInfo& info);  // sock.cc
+Napi::Value MakePipe(const Napi::CallbackInfo& info);        // fsops.cc
 Napi::Value NsRunJs(const Napi::CallbackInfo& info);        // nsexec.cc
 Napi::Value OpenNamespaces(const Napi::CallbackInfo& info); // nsexec.cc
+Napi::Value SlirpStart(const Napi::CallbackInfo& info);     // slirp_js.cc
+Napi::Value SlirpStop(const Napi::CallbackInfo& info);      // slirp_js.cc
+Napi::Value SlirpStats(const Napi::CallbackInfo& info);     // slirp_js.cc
+// fsat.cc: files relative to a directory fd, pidfds, ignoring inherited signals
+Napi::Value OpenAt(const Napi::CallbackInfo& info);
+Napi::Value UnlinkAt(const Napi::CallbackInfo& info);
+Napi::Value MkfifoAt(const Napi::CallbackInfo& info);
+Napi::Value MkdirAt(const Napi::CallbackInfo& info);
+Napi::Value StatAt(const Napi::CallbackInfo& info);
+Napi::Value RenameAt(const Napi::CallbackInfo& info);
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
+Napi::Value PidfdSignal(const Napi::CallbackInfo& info);
+Napi::Value IgnoreSignals(const Napi::CallbackInfo& info);
+// frames.cc: tap <-> length-prefixed stream pump (vde_plug, vpnkit), and its set-up calls
+Napi::Value StartFramePump(const Napi::CallbackInfo& info);
+Napi::Value StopFramePump(const Napi::CallbackInfo& info);
+Napi::Value FramePumpStats(const Napi::CallbackInfo& info);
+Napi::Value SetTapMac(const Napi::CallbackInfo& info);
+Napi::Value ConnectUnix(const Napi::CallbackInfo& info);
+Napi::Value BindUdpToDevice(const Napi::CallbackInfo& info);
+Napi::Value SetNonBlocking(const Napi::CallbackInfo& info);
+Napi::Value IfMac(const Napi::CallbackInfo& info);
 Napi::Value RelayCreate(const Napi::CallbackInfo& info);      // relay_js.cc
 Napi::Value RelayAddPort(const Napi::CallbackInfo& info);     // relay_js.cc
 Napi::Value RelayRemovePort(const Napi::CallbackInfo& info);  // relay_js.cc

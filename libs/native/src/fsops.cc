@@ -1,7 +1,9 @@
 // File-system calls Node lacks: flock(2), mkfifo(3), and running a mount plan in the
 // current process (rk-copyup, already inside its mount namespace).
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "errors.h"
@@ -30,6 +32,17 @@ Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
   unsigned mode = info[1].As<Napi::Number>().Uint32Value();
   if (mkfifo(path.c_str(), mode) < 0) throw ErrnoError(env, errno, "mkfifo", path);
   return env.Undefined();
+}
+
+// makePipe() -> [readFd, writeFd], both close-on-exec.
+Napi::Value MakePipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) throw ErrnoError(env, errno, "pipe2");
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, p[0]));
+  a.Set(1u, Napi::Number::New(env, p[1]));
+  return a;
 }
 
 Napi::Value RunPlanNow(const Napi::CallbackInfo& info) {

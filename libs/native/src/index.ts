@@ -8,14 +8,29 @@ export type PlanStep =
   | { op: 'mkdir'; path: string; mode?: number; existOk?: boolean; optional?: boolean }
   | { op: 'rmdir'; path: string; optional?: boolean }
   | { op: 'symlink'; target: string; path: string; optional?: boolean }
-  | { op: 'ifup'; name: string; optional?: boolean };
+  | { op: 'ifup'; name: string; optional?: boolean }
+  | { op: 'unlink'; path: string; optional?: boolean }
+  | { op: 'mkfile'; path: string; mode?: number; optional?: boolean }
+  /** open_tree(path, OPEN_TREE_CLONE|AT_RECURSIVE): a detached copy of the mount tree at path, kept in `slot` (0..7). */
+  | { op: 'cloneTree'; path: string; slot: number; optional?: boolean }
+  /** move_mount the detached tree in `slot` onto target (closes the slot). */
+  | { op: 'moveTree'; slot: number; target: string; optional?: boolean };
+
+/** A path, argv element or environment entry: a string (UTF-8) or raw bytes. */
+export type Bytes = string | Buffer;
+
+/** Signal dispositions and mask for CMD: hex masks, bit (sig - 1) (as /proc/PID/status shows them). */
+export interface InheritedSignals {
+  ignore: string;
+  block: string;
+}
 
 export interface NativeSpawnOptions {
   /** Absolute path of the program (resolved before the call). */
-  file: string;
-  argv: string[];
-  /** "KEY=value" strings. */
-  env: string[];
+  file: Bytes;
+  argv: Bytes[];
+  /** "KEY=value" entries. */
+  env: Bytes[];
   /** CLONE_NEW* flags for clone(2). */
   cloneFlags: number;
   /** Hold the child before the plan and exec until a byte arrives on gateFd. */
@@ -30,6 +45,19 @@ export interface NativeSpawnOptions {
   reaper?: boolean;
   /** Replace the value of the env entry LISTEN_PID= with the PID of CMD (socket activation). */
   fillListenPid?: boolean;
+  /** Dispositions (SIG_IGN) and mask CMD gets right before exec (default: none ignored, none blocked). */
+  signals?: InheritedSignals;
+}
+
+/** What statAt reports (never following a final symlink). */
+export interface StatAtResult {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  dev: number;
+  ino: number;
 }
 
 export interface NativeSpawnResult {
@@ -73,12 +101,77 @@ export type NsOp =
   | { op: 'unshareNet' }
   | { op: 'bind'; path: string; target: string };
 
+export interface FramePumpStats {
+  /** Frames read from the tap and sent to the peer. */
+  framesOut: number;
+  /** Frames received from the peer and written to the tap. */
+  framesIn: number;
+  /** Frames from the peer the tap refused. */
+  dropped: number;
+}
+
 export interface OpenedNamespaces {
   /** pidfd of the process (close-on-exec): the fds below are of this process, not of a recycled PID. */
   pidfd: number;
   fds: Record<string, number>;
   inodes: Record<string, number>;
 }
+
+/** Options of the userspace NAT engine (libslirp on a native thread); see slirpStart. */
+export interface SlirpOptions {
+  /** fd of /dev/net/tun attached to the namespace's tap (IFF_TAP|IFF_NO_PI); the engine takes it over. */
+  tapFd: number;
+  /** The tap's MTU, 68..65521. Default 1500. */
+  mtu?: number;
+  /** The tap was opened with IFF_VNET_HDR: checksum and TSO offloads are turned on and used both ways. */
+  vnetHdr?: boolean;
+  /** IPv4 network of the namespace side. Default 10.0.2.0 with prefix 24. */
+  network?: string;
+  prefix?: number;
+  /** The namespace's own address (DHCP hands it out). Default network + 100. */
+  guest?: string;
+  /** The gateway: host services answer here, and it is the host's 127.0.0.1 unless disableHostLoopback. Default network + 2 (slirp4netns); upstream's gvisor-tap-vsock layout uses network + 1 for gateway and DNS. */
+  host?: string;
+  /** The DNS forwarder's address (may equal host). Default network + 3. */
+  dns?: string;
+  /** Refuse connections to the gateway's ports (the host's 127.0.0.1). */
+  disableHostLoopback?: boolean;
+  /** IPv6: prefix6/prefix6Len (default fd00::/64), host6 (prefix::2), dns6 (prefix::3). The caller configures the namespace's address (e.g. fd00::100/64); router advertisements also offer SLAAC. */
+  ipv6?: boolean;
+  prefix6?: string;
+  prefix6Len?: number;
+  host6?: string;
+  dns6?: string;
+  /** For tests: DNS sent to `dns` (IPv4, port 53, UDP and TCP) goes to this "IPv4:PORT" instead of the host's resolv.conf nameserver. */
+  dnsUpstream?: string;
+  /** A pidfd (dup'd): the engine ends with reason 'exited' when that process exits (the tap itself keeps the namespace alive). */
+  pidfd?: number;
+}
+
+/** Why the engine ended on its own. */
+export type SlirpExit =
+  | { reason: 'exited' }
+  | { reason: 'tap-gone' }
+  | { reason: 'error'; error: NodeJS.ErrnoException };
+
+export interface SlirpStats {
+  /** Frames from the namespace, and their bytes (a GSO frame counts once). */
+  inPackets: number;
+  inBytes: number;
+  /** Frames to the namespace. */
+  outPackets: number;
+  outBytes: number;
+  inDropped: number;
+  outDropped: number;
+  /** Of those, 64 KiB TCP super-frames (virtio-net GSO). */
+  inGso: number;
+  outGso: number;
+  guestErrors: number;
+}
+
+declare const slirpHandleBrand: unique symbol;
+/** A running NAT engine. */
+export type SlirpHandle = number & { readonly [slirpHandleBrand]: true };
 
 /** Options of a relay engine (see src/relay.h). */
 export interface RelayOptions {
@@ -140,6 +233,10 @@ declare const relayBrand: unique symbol;
 type RelayHandle = { readonly [relayBrand]: true };
 
 interface Addon {
+  makePipe(): [number, number];
+  slirpStart(opts: SlirpOptions, onExit: (e: SlirpExit) => void): SlirpHandle;
+  slirpStop(h: SlirpHandle): boolean;
+  slirpStats(h: SlirpHandle): SlirpStats | null;
   relayCreate(o: RelayOptions, onEvent?: (e: RelayEvent) => void): RelayHandle;
   relayAddPort(h: RelayHandle, p: RelayPortSpec): RelayPortResult;
   relayRemovePort(h: RelayHandle, id: number): boolean;
@@ -154,11 +251,28 @@ interface Addon {
   runProgram(file: string, argv: string[], cb: (r: ProgramResult) => void): void;
   spawn(o: NativeSpawnOptions): NativeSpawnResult;
   /** execve; fds 0..2 and keepFds are passed on (close-on-exec and O_NONBLOCK cleared). */
-  exec(file: string, argv: string[], env: string[], keepFds?: number[]): never;
+  exec(file: Bytes, argv: Bytes[], env: Bytes[], keepFds?: number[], signals?: InheritedSignals): never;
+  openAt(dirfd: number, name: Bytes, flags: number, mode?: number): number;
+  unlinkAt(dirfd: number, name: Bytes, isDir: boolean): void;
+  mkfifoAt(dirfd: number, name: Bytes, mode: number): void;
+  mkdirAt(dirfd: number, name: Bytes, mode: number): void;
+  statAt(dirfd: number, name: Bytes): StatAtResult;
+  renameAt(dirfd: number, from: Bytes, to: Bytes, noReplace: boolean): void;
+  pidfdOpen(pid: number): number;
+  pidfdSignal(pidfd: number, sig: number): void;
+  ignoreSignals(hexMask: string): void;
   flock(fd: number, exclusive: boolean, nonblocking: boolean): boolean;
   mkfifo(path: string, mode: number): void;
   runPlan(plan: PlanStep[]): void;
   constants: Record<string, number>;
+  startFramePump(tapFd: number, inFd: number, outFd: number, littleEndian: boolean, onEnd: (reason: string) => void): number;
+  stopFramePump(id: number): void;
+  framePumpStats(id: number): FramePumpStats | undefined;
+  setTapMac(tapFd: number, mac: Buffer): void;
+  connectUnix(path: string): number;
+  bindUdpToDevice(fd: number, ifname: string, port: number): void;
+  setNonBlocking(fd: number, on: boolean): void;
+  ifMac(sockFd: number, ifname: string): Buffer;
 }
 
 const require = createRequire(import.meta.url);
@@ -200,21 +314,81 @@ export function runProgram(file: string, argv: string[]): Promise<ProgramResult>
  * entering the namespaces failed).
  */
 export const nsRun = addon.nsRun;
+/** pipe2(O_CLOEXEC): [readFd, writeFd]. */
+export const makePipe = addon.makePipe;
 /** Opens /proc/PID/ns/<kind> for each kind, pinned to the process by a pidfd (ESRCH when gone). */
 export const openNamespaces = addon.openNamespaces;
+// Files relative to a directory fd (O_CLOEXEC always added; names never
+// resolved through a final symlink by statAt), pidfds, inherited signals.
+/** openat(2): an fd (close-on-exec); dirfd constants.AT_FDCWD for a plain path. */
+export const openAt = addon.openAt;
+/** unlinkat(2); isDir: AT_REMOVEDIR (an empty dir only). */
+export const unlinkAt = addon.unlinkAt;
+/** mkfifoat(3). */
+export const mkfifoAt = addon.mkfifoAt;
+/** mkdirat(2). */
+export const mkdirAt = addon.mkdirAt;
+/** fstatat(2) with AT_SYMLINK_NOFOLLOW; name "" stats dirfd itself. */
+export const statAt = addon.statAt;
+/** renameat2(2) within one dir; noReplace: RENAME_NOREPLACE (EEXIST when `to` exists). */
+export const renameAt = addon.renameAt;
+/** pidfd_open(2): an fd that pins the process (close-on-exec). */
+export const pidfdOpen = addon.pidfdOpen;
+/** pidfd_send_signal(2); sig 0 checks the process is still there (ESRCH when not). */
+export const pidfdSignal = addon.pidfdSignal;
+/** SIG_IGN for each signal in the hex mask (bit sig-1), but SIGCHLD, SIGKILL, SIGSTOP. */
+export const ignoreSignals = addon.ignoreSignals;
+
 export const constants = addon.constants as {
   CLONE_NEWUSER: number; CLONE_NEWNS: number; CLONE_NEWNET: number; CLONE_NEWPID: number;
   CLONE_NEWUTS: number; CLONE_NEWIPC: number; CLONE_NEWCGROUP: number;
   MS_RDONLY: number; MS_NOSUID: number; MS_NODEV: number; MS_NOEXEC: number; MS_REMOUNT: number;
   MS_BIND: number; MS_MOVE: number; MS_REC: number; MS_PRIVATE: number; MS_SLAVE: number;
   MS_SHARED: number; MS_UNBINDABLE: number; MNT_DETACH: number; SIGKILL: number;
+  O_RDONLY: number; O_WRONLY: number; O_RDWR: number; O_CREAT: number; O_EXCL: number; O_NOFOLLOW: number;
+  O_DIRECTORY: number; O_NONBLOCK: number; O_TRUNC: number; O_APPEND: number; AT_FDCWD: number;
 };
+
+/**
+ * Frames between a tap fd and a stream that carries each frame after a 2-byte
+ * length (big-endian: vde_plug's stream; little-endian: vpnkit's vmnet), on
+ * two dedicated native threads: frames are read from inFd and written to
+ * outFd (the same fd for a socket). The pump owns the fds from then on. onEnd(reason) is called once if the peer or the tap goes away (not
+ * after stopFramePump); it does not keep the event loop alive.
+ */
+export const startFramePump = addon.startFramePump;
+/** Stops a pump, waits for its threads, closes its fds (idempotent). */
+export const stopFramePump = addon.stopFramePump;
+export const framePumpStats = addon.framePumpStats;
+/** Sets a tap's MAC address through the tap's own fd (SIOCSIFHWADDR). */
+export const setTapMac = addon.setTapMac;
+/** A connected unix stream socket (close-on-exec, non-blocking); ENOENT/ECONNREFUSED while nobody listens. */
+export const connectUnix = addon.connectUnix;
+/** SO_REUSEADDR, SO_BROADCAST, SO_BINDTODEVICE ifname, bind 0.0.0.0:port (a DHCP client's socket, made in the namespace). */
+export const bindUdpToDevice = addon.bindUdpToDevice;
+/** O_NONBLOCK on or off. */
+export const setNonBlocking = addon.setNonBlocking;
+/** MAC address of interface `ifname` in the network namespace socket `sockFd` was made in. */
+export const ifMac = addon.ifMac;
 
 /** Report record kinds written by the child (see src/spawn.cc). */
 export const ReportKind = { Error: 1, ExecOk: 2, Status: 3 } as const;
 /** Negative stages of a report; a stage >= 0 is an index into the plan. */
 export const Stage = { Exec: -1, Gate: -2, Fds: -3, Setup: -4, Reaper: -5 } as const;
 export const REPORT_SIZE = 16;
+
+/**
+ * Starts the userspace NAT engine (libslirp) on a dedicated native thread,
+ * serving the tap opts.tapFd. Throws a TypeError for bad options and a
+ * Node-style error when the tap or libslirp cannot be set up (the fd then
+ * stays the caller's). onExit runs once, from the event loop, if the engine
+ * ends on its own; a running engine keeps the event loop alive.
+ */
+export const slirpStart = addon.slirpStart;
+/** Stops the engine: joins its thread, closes the tap fd. false when it had already ended. */
+export const slirpStop = addon.slirpStop;
+/** Packet and byte counters of a running engine (null once it ended). */
+export const slirpStats = addon.slirpStats;
 
 /**
  * The port-forwarding relay: native threads that accept and move bytes

@@ -8,7 +8,14 @@
 
 namespace rk {
 
-enum class StepOp { kMount, kUmount, kMkdir, kRmdir, kSymlink, kIfUp };
+// kCloneTree: open_tree(path, OPEN_TREE_CLONE | AT_RECURSIVE) into slot `slot`:
+// a detached copy of the mount tree at path, visible nowhere. kMoveTree:
+// move_mount the tree in `slot` onto target and close the slot. Together they
+// move a tree aside without a host-visible staging dir (Linux >= 5.2).
+enum class StepOp { kMount, kUmount, kMkdir, kRmdir, kSymlink, kIfUp, kUnlink, kMkfile, kCloneTree, kMoveTree };
+
+// Slots for detached mount trees during one RunPlan.
+constexpr int kPlanSlots = 8;
 
 struct Step {
   StepOp op;
@@ -17,6 +24,7 @@ struct Step {
   unsigned mode = 0755;
   bool optional = false;  // failure is ignored
   bool exist_ok = false;  // mkdir: EEXIST is fine
+  int slot = 0;           // cloneTree/moveTree: 0..kPlanSlots-1
 };
 
 using Plan = std::vector<Step>;
@@ -25,7 +33,8 @@ using Plan = std::vector<Step>;
 Plan ParsePlan(const Napi::Array& steps);
 
 // Runs the steps in order. Returns 0, or the errno of the first failing
-// non-optional step and sets *failed to its index.
+// non-optional step and sets *failed to its index. Detached trees still in a
+// slot at the end (a failed plan) are closed: they vanish with their fd.
 int RunPlan(const Plan& plan, int* failed);
 
 // Human-readable description of a step, for error messages.

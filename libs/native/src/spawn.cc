@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bytes.h"
 #include "errors.h"
 #include "exports.h"
 #include "plan.h"
@@ -47,6 +48,7 @@ struct SpawnSpec {
   Plan plan;
   pid_t parent_pid = 0;
   int listen_pid_env = -1;  // index of a "LISTEN_PID=" entry to fill with our pid
+  InheritedSignals signals;  // applied to CMD right before execve
 };
 
 // Writes the caller's PID into the env entry "LISTEN_PID=..." (preallocated
@@ -127,7 +129,7 @@ static int LayoutFds(const SpawnSpec& s, int* report) {
     _exit(1);
   }
   if (cmd == 0) {
-    sigprocmask(SIG_SETMASK, &old, nullptr);
+    ApplyInheritedSignals(s.signals);
     FillListenPid(s);
     execve(s.file.c_str(), s.argvp.data(), s.envp.data());
     int err = errno;
@@ -224,6 +226,7 @@ static void CloseOtherFds(const SpawnSpec& s, int gate, int report) {
   }
   if (s.reaper) RunReaper(s, report);
   FillListenPid(s);
+  ApplyInheritedSignals(s.signals);
   execve(s.file.c_str(), s.argvp.data(), s.envp.data());
   Report(report, kError, kStageExec, errno, 0);
   _exit(127);
@@ -233,7 +236,7 @@ static std::vector<std::string> Strings(const Napi::Value& v) {
   std::vector<std::string> out;
   if (!v.IsArray()) return out;
   Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).ToString().Utf8Value());
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(Bytes(a.Get(i)));
   return out;
 }
 
@@ -249,7 +252,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "spawn: options object expected");
   Napi::Object o = info[0].As<Napi::Object>();
   SpawnSpec s;
-  s.file = o.Get("file").ToString().Utf8Value();
+  s.file = Bytes(o.Get("file"));
   s.argv = Strings(o.Get("argv"));
   s.env = Strings(o.Get("env"));
   s.argvp = Pointers(s.argv);
@@ -271,6 +274,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     s.fds = {0, 1, 2};
   }
   if (o.Get("plan").IsArray()) s.plan = ParsePlan(o.Get("plan").As<Napi::Array>());
+  s.signals = ParseInheritedSignals(o.Get("signals"));
   s.parent_pid = getpid();
 
   int gate[2] = {-1, -1};

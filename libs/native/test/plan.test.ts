@@ -125,3 +125,31 @@ process.stdout.write(readdirSync(d).sort().join(','));`;
   t.equal(r.stdout, 'f,in', 'the tmpfs, as the namespace sees it');
   t.same(readdirSync(d), [], 'nothing leaked to the host');
 });
+
+t.test('cloneTree + moveTree: a tree moved aside under a tmpfs, with no staging dir', { skip: isRoot || haveUserns ? false : 'needs root or user namespaces' }, async (t) => {
+  const d = scratch(t);
+  mkdirSync(join(d, 'dir'));
+  writeFileSync(join(d, 'dir', 'orig'), 'x');
+  const before = readdirSync(d).sort();
+  const dist = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
+  const code = `import { readdirSync } from 'node:fs';
+import { constants as c, runPlan } from ${JSON.stringify(dist)};
+const d = ${JSON.stringify(d)} + '/dir';
+runPlan([
+  { op: 'mount', source: 'none', target: '/', flags: c.MS_REC | c.MS_PRIVATE },
+  { op: 'cloneTree', path: d, slot: 3 },
+  { op: 'mount', source: 'none', target: d, fstype: 'tmpfs' },
+  { op: 'mkdir', path: d + '/.ro' },
+  { op: 'moveTree', slot: 3, target: d + '/.ro' },
+]);
+let failed = '';
+try { runPlan([{ op: 'moveTree', slot: 3, target: d }]); } catch (e) { failed = e.code; }
+try { runPlan([{ op: 'cloneTree', path: d, slot: 8 }]); } catch (e) { failed += ',' + e.name; }
+process.stdout.write(readdirSync(d).join(',') + ' ' + readdirSync(d + '/.ro').join(',') + ' ' + failed);`;
+  const unshare = isRoot ? ['--mount'] : ['--user', '--map-root-user', '--mount'];
+  const r = spawnSync('unshare', [...unshare, process.execPath, '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 10000 });
+  t.equal(r.stderr, '');
+  t.equal(r.stdout, '.ro orig EBADF,RangeError', 'the original under .ro; a used slot is empty; slots are 0..7');
+  t.same(readdirSync(d).sort(), before, 'nothing created beside the dir');
+  t.same(readdirSync(join(d, 'dir')), ['orig'], 'the host sees the dir unchanged');
+});

@@ -3,15 +3,22 @@
 // held is an error that names the fix.
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GATE_FIFO, createGate, releaseGate } from '../src/index.js';
+import { GATE_FIFO, StateDir, createGate, releaseGate } from '../src/index.js';
 
 function scratch(t: Test): string {
   const d = mkdtempSync(join(tmpdir(), 'rk-gate-unit-'));
   t.teardown(() => rmSync(d, { recursive: true, force: true }));
   return d;
+}
+
+/** A state dir held for the test (the gate lives in one). */
+function held(t: Test): StateDir {
+  const st = StateDir.open(join(scratch(t), 's'));
+  t.teardown(() => st.remove());
+  return st;
 }
 
 /** 'open' if p settles within ms, else 'closed'. */
@@ -23,8 +30,9 @@ async function stateWithin(p: Promise<unknown>, ms: number): Promise<'open' | 'c
 }
 
 t.test('createGate: a private FIFO that opens when releaseGate writes to it', async (t) => {
-  const dir = scratch(t);
-  const gate = createGate(dir);
+  const state = held(t);
+  const dir = state.path;
+  const gate = createGate(state);
   t.teardown(() => gate.close());
   const st = statSync(join(dir, GATE_FIFO));
   t.ok(st.isFIFO(), 'STATE/gate is a FIFO');
@@ -35,8 +43,9 @@ t.test('createGate: a private FIFO that opens when releaseGate writes to it', as
 });
 
 t.test('any writer releases it, e.g. echo > STATE/gate from a shell', async (t) => {
-  const dir = scratch(t);
-  const gate = createGate(dir);
+  const state = held(t);
+  const dir = state.path;
+  const gate = createGate(state);
   t.teardown(() => gate.close());
   const r = spawnSync('sh', ['-c', 'echo > "$1"', 'sh', join(dir, GATE_FIFO)], { timeout: 5000 });
   t.equal(r.status, 0);
@@ -48,7 +57,9 @@ t.test('releaseGate with nothing held: one line naming the fix', async (t) => {
   const msg = `nothing is held at the gate in ${dir} (no ${join(dir, GATE_FIFO)} reader): start it with rk-unshare --gate --state-dir ${dir}`;
   t.throws(() => releaseGate(dir), { name: 'RkError', exitCode: 1, message: msg }, 'no FIFO at all');
 
-  const gate = createGate(dir);
+  const state = StateDir.open(dir);
+  t.teardown(() => state.remove());
+  const gate = createGate(state);
   releaseGate(dir);
   await gate.opened;
   gate.close();
@@ -65,4 +76,17 @@ t.test('releaseGate with nothing held: one line naming the fix', async (t) => {
     await new Promise((r) => setTimeout(r, 5));
   }
   t.match(err, { name: 'RkError', message: msg }, 'a FIFO nobody reads any more');
+});
+
+t.test('releaseGate writes only to a FIFO: a symlink or a regular file named gate is refused and left as it was', async (t) => {
+  const dir = scratch(t);
+  const target = join(dir, 'victim');
+  writeFileSync(target, 'precious\n');
+  symlinkSync(target, join(dir, GATE_FIFO));
+  t.throws(() => releaseGate(dir), { name: 'RkError', message: `${join(dir, GATE_FIFO)} is a symlink, not the gate FIFO of rk-unshare: nothing written (is ${dir} the state dir of rk-unshare --gate?)` });
+  t.equal(readFileSync(target, 'utf8'), 'precious\n', 'the symlink\'s target is untouched');
+  rmSync(join(dir, GATE_FIFO));
+  writeFileSync(join(dir, GATE_FIFO), 'data\n');
+  t.throws(() => releaseGate(dir), { message: /is a regular file, not the gate FIFO/ });
+  t.equal(readFileSync(join(dir, GATE_FIFO), 'utf8'), 'data\n');
 });

@@ -3,11 +3,11 @@
 // as upstream writes it, and removed at exit.
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CHILD_PID_FILE, LOCK_FILE, StateDir, readChildPid } from '../src/index.js';
+import { CHILD_PID_FILE, LOCK_FILE, LOCK_MARKER, StateDir, defaultParent, readChildPid } from '../src/index.js';
 
 const dist = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
 const isRoot = process.geteuid!() === 0;
@@ -101,13 +101,16 @@ t.test('open: state files a killed run left are wiped; the lock and unrelated fi
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, LOCK_FILE), '');
   writeFileSync(join(dir, CHILD_PID_FILE), '99999', { mode: 0o444 });
-  writeFileSync(join(dir, 'api.sock'), '');
+  spawnSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', join(dir, 'api.sock')]);
+  spawnSync('mkfifo', [join(dir, 'gate')]);
   writeFileSync(join(dir, '.child_pid.tmp'), '1');
   writeFileSync(join(dir, 'netns'), '');
+  writeFileSync(join(dir, 'hosts'), '127.0.0.1 localhost\n');
   writeFileSync(join(dir, 'mine.txt'), 'keep me');
   const st = StateDir.open(dir);
   t.teardown(() => st.remove());
   t.same(readdirSync(dir).sort(), [LOCK_FILE, 'mine.txt']);
+  t.equal(readFileSync(join(dir, LOCK_FILE), 'utf8'), LOCK_MARKER, 'our marker in the lock');
 });
 
 t.test('writeChildPid: decimal, no newline, read-only, replaced atomically', async (t) => {
@@ -126,7 +129,7 @@ t.test('writeChildPid: decimal, no newline, read-only, replaced atomically', asy
 t.test('remove: the state files and the dir are gone; twice is fine', async (t) => {
   const st = StateDir.open(join(scratch(t), 's'));
   st.writeChildPid(1);
-  writeFileSync(st.file('api.sock'), '');
+  st.writeFile('hosts', 'x');
   st.remove();
   t.notOk(existsSync(st.path));
   st.remove();
@@ -143,25 +146,70 @@ t.test('remove: a dir that holds files of its own keeps them (e.g. --state-dir=$
   t.same(readdirSync(dir), ['notes.txt']);
 });
 
-t.test('a path that cannot be made is "not writable", at once', async (t) => {
+t.test('a path that cannot be made or is not a dir: one line, at once', async (t) => {
   const start = Date.now();
   t.throws(() => StateDir.open('/proc/rk-x'), {
     name: 'RkError',
     exitCode: 1,
-    message: /^state dir \/proc\/rk-x is not writable \(E[A-Z]+\): choose another --state-dir, e\.g\. under \$XDG_RUNTIME_DIR$/,
+    message: /^state dir \/proc\/rk-x cannot be created \(E[A-Z]+ at \/proc\/rk-x\): choose another --state-dir, e\.g\. under \$XDG_RUNTIME_DIR$/,
   });
-  t.throws(() => StateDir.open('/proc/rk-x/deeper'), { message: /is not writable/ });
+  t.throws(() => StateDir.open('/proc/rk-x/deeper'), { message: /cannot be created/ });
   const file = join(scratch(t), 'file');
   writeFileSync(file, '');
-  t.throws(() => StateDir.open(join(file, 'sub')), { message: `state dir ${join(file, 'sub')} is not writable (ENOTDIR): choose another --state-dir, e.g. under $XDG_RUNTIME_DIR` });
+  t.throws(() => StateDir.open(join(file, 'sub')), { message: `state dir ${join(file, 'sub')} is not a directory (${file} is not one): choose a directory for --state-dir` });
+  t.throws(() => StateDir.open(file), { message: `state dir ${file} is not a directory: choose a directory for --state-dir (e.g. under $XDG_RUNTIME_DIR)` });
+  t.throws(() => StateDir.open('/dev/null'), { message: /^state dir \/dev\/null is not a directory/ });
   t.ok(Date.now() - start < 2000, `no hang (${Date.now() - start} ms)`);
 });
 
-t.test('a read-only dir is "not writable" for an ordinary user', { skip: isRoot ? 'root can write any dir' : false }, async (t) => {
-  const ro = join(scratch(t), 'ro');
-  mkdirSync(ro);
-  chmodSync(ro, 0o555);
-  t.throws(() => StateDir.open(ro), { message: `state dir ${ro} is not writable (EACCES): choose another --state-dir, e.g. under $XDG_RUNTIME_DIR` });
+t.test('a dir others can write, or in a dir anyone can write without the sticky bit, is refused', async (t) => {
+  const base = scratch(t);
+  const open = join(base, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  t.throws(() => StateDir.open(open), { message: `state dir ${open} can be written by others (mode 0777): chmod go-w ${open}, or choose a dir only you can write` });
+  const group = join(base, 'group');
+  mkdirSync(group);
+  chmodSync(group, 0o775);
+  t.throws(() => StateDir.open(group), { message: /can be written by its group \(mode 0775\)/ });
+  t.same(readdirSync(open), [], 'nothing created in a refused dir');
+  const shared = join(base, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o777);
+  t.throws(() => StateDir.open(join(shared, 's')), { message: /is in .*shared, which anyone can write \(mode 0777, no sticky bit\)/ });
+  chmodSync(shared, 0o1777);
+  const ok = StateDir.open(join(shared, 's2'));
+  t.teardown(() => ok.remove());
+  t.pass('a sticky world-writable parent (like /tmp) is fine');
+});
+
+t.test('files we did not create: a reserved name in a dir without a lock, a foreign lock, the wrong type', async (t) => {
+  const base = scratch(t);
+  const proj = join(base, 'proj');
+  mkdirSync(proj);
+  for (const f of ['hosts', 'resolv.conf', 'gate', 'notes']) writeFileSync(join(proj, f), `${f} of the user\n`);
+  t.throws(() => StateDir.open(proj), { message: `state dir ${proj} holds gate, which rootlesskit did not create (no rootlesskit run left it there (the dir had no lock file)): choose an empty or new --state-dir, or move ${proj}/gate away` });
+  t.same(readdirSync(proj).sort(), ['gate', 'hosts', 'notes', 'resolv.conf'], 'nothing removed, no lock left');
+  for (const f of ['hosts', 'resolv.conf', 'gate', 'notes']) t.equal(readFileSync(join(proj, f), 'utf8'), `${f} of the user\n`);
+
+  const dirPid = join(base, 'dirpid');
+  mkdirSync(join(dirPid, CHILD_PID_FILE), { recursive: true });
+  writeFileSync(join(dirPid, LOCK_FILE), '');
+  t.throws(() => StateDir.open(dirPid), { message: /holds child_pid, which rootlesskit did not create \(it is a directory that no rootlesskit run leaves there\)/ });
+  t.same(readdirSync(dirPid).sort(), [CHILD_PID_FILE, LOCK_FILE], 'the pre-existing lock stays, nothing else made');
+
+  const foreignLock = join(base, 'foreign');
+  mkdirSync(foreignLock);
+  writeFileSync(join(foreignLock, LOCK_FILE), 'my own lock notes\n');
+  t.throws(() => StateDir.open(foreignLock), { message: /lock is not a lock file of rootlesskit \(it holds other text\)/ });
+  t.equal(readFileSync(join(foreignLock, LOCK_FILE), 'utf8'), 'my own lock notes\n');
+
+  const linked = join(base, 'linked');
+  mkdirSync(linked);
+  writeFileSync(join(base, 'target'), 'x');
+  symlinkSync(join(base, 'target'), join(linked, LOCK_FILE));
+  t.throws(() => StateDir.open(linked), { message: /lock is not a lock file of rootlesskit \(a symlink\)/ });
+  t.equal(readFileSync(join(base, 'target'), 'utf8'), 'x');
 });
 
 t.test('no dir: a fresh one under $XDG_RUNTIME_DIR when it is writable', async (t) => {
@@ -182,6 +230,16 @@ t.test('no dir: a fresh one under $XDG_RUNTIME_DIR when it is writable', async (
   t.same(readdirSync(a.path), [LOCK_FILE]);
   a.remove();
   t.notOk(existsSync(a.path));
+});
+
+t.test('defaultParent: a relative, missing, foreign or shared $XDG_RUNTIME_DIR is ignored; $TMPDIR only when absolute', async (t) => {
+  const own = scratch(t);
+  chmodSync(own, 0o700);
+  t.equal(defaultParent({ XDG_RUNTIME_DIR: own, TMPDIR: '/x' }), own);
+  t.equal(defaultParent({ XDG_RUNTIME_DIR: '.', TMPDIR: '/var/tmp' }), '/var/tmp', 'relative');
+  t.equal(defaultParent({ XDG_RUNTIME_DIR: join(own, 'missing') }), '/tmp', 'missing');
+  t.equal(defaultParent({ XDG_RUNTIME_DIR: '/tmp' }), '/tmp', 'world-writable: falls back (to /tmp here too)');
+  t.equal(defaultParent({ TMPDIR: 'rel' }), '/tmp', 'a relative TMPDIR');
 });
 
 t.test('no dir: $TMPDIR when $XDG_RUNTIME_DIR is unset or unusable', async (t) => {
@@ -213,7 +271,11 @@ t.test('readChildPid: the PID, or an error that says what is wrong', async (t) =
     t.throws(() => readChildPid(dir), { name: 'RkError', message: `${file} does not hold a PID (found ${JSON.stringify(bad)}): is ${dir} a state dir?` }, JSON.stringify(bad));
   }
   writeFileSync(file, 'x'.repeat(100));
-  t.throws(() => readChildPid(dir), { message: `${file} does not hold a PID (found "${'x'.repeat(20)}"): is ${dir} a state dir?` }, 'long junk is cut short');
+  t.throws(() => readChildPid(dir), { message: `${file} does not hold a PID (100 bytes): is ${dir} a state dir?` }, 'long junk is not read');
+  rmSync(file);
+  symlinkSync('/etc/hostname', file);
+  t.throws(() => readChildPid(dir), { message: `${file} is a symlink, not a child_pid file: is ${dir} a state dir?` });
+  rmSync(file);
   t.throws(() => readChildPid(join(dir, 'none')), { message: /\(ENOENT\)/ });
   const st = StateDir.open(join(dir, 'live'));
   t.teardown(() => st.remove());

@@ -1,0 +1,354 @@
+// The userspace NAT engine (libslirp on a native thread), end to end: a
+// network namespace made by rk-unshare as the test user, its tap opened and
+// configured with nsRun, the engine serving it, and real clients inside the
+// namespace (curl, ping, node) talking to servers this test runs on the
+// host's loopback. Runs as root (the namespace then belongs to RK_TEST_USER)
+// or as a normal user.
+import t, { type Test } from 'tap';
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nsRun, openNamespaces, slirpStart, slirpStats, slirpStop, type NsOp, type SlirpExit, type SlirpHandle, type SlirpOptions } from '../src/index.js';
+
+const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../../node_modules/.bin');
+const isRoot = process.getuid!() === 0;
+const user = process.env.RK_TEST_USER ?? 'rktest';
+const IFF_VNET_HDR = 0x4000;
+
+// ---- fixture: a namespace with a configured tap ----
+
+interface Ns {
+  /** PID of the namespace's process (sleep). */
+  pid: number;
+  tapFd: number;
+  pidfd: number;
+  /** Runs argv inside the namespace (user + net). */
+  run(argv: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Ends the namespace's only process. */
+  kill(): void;
+}
+
+const v4 = (s: string) => Buffer.from(s.split('.').map(Number));
+function v6(s: string): Buffer {
+  const [head, tail = ''] = s.split('::');
+  const words = (x: string) => (x ? x.split(':').map((w) => parseInt(w, 16)) : []);
+  const h = words(head!), tl = words(tail);
+  const all = s.includes('::') ? [...h, ...Array(8 - h.length - tl.length).fill(0), ...tl] : h;
+  const b = Buffer.alloc(16);
+  all.forEach((w, i) => b.writeUInt16BE(w, i * 2));
+  return b;
+}
+
+function childOf(ppid: number): number {
+  for (const task of readdirSync(`/proc/${ppid}/task`)) {
+    const kids = readFileSync(`/proc/${ppid}/task/${task}/children`, 'utf8').trim();
+    if (kids) return Number(kids.split(' ')[0]);
+  }
+  return 0;
+}
+
+async function waitFor(fn: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function namespace(t: Test, o: { mtu: number; vnetHdr: boolean; ipv6?: boolean; gateway?: string }): Promise<Ns> {
+  const argv = [join(bin, 'rk-unshare'), '--user', '--net', '--map-auto', '--', 'sleep', '3600'];
+  const full = isRoot ? ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--', ...argv] : argv;
+  const p = spawn(full[0]!, full.slice(1), { stdio: 'ignore' });
+  const exited = new Promise((r) => p.once('exit', r));
+  t.teardown(async () => {
+    p.kill('SIGTERM');
+    await exited;
+  });
+  let pid = 0;
+  // p is setpriv exec'ing rk-unshare (same PID); its child execs sleep once mapped.
+  await waitFor(() => (pid = childOf(p.pid!)) > 0 && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep', 'the namespace');
+  const ns = openNamespaces(pid, ['user', 'net']);
+  const gw = o.gateway ?? '10.0.2.2';
+  const ops: NsOp[] = [
+    { op: 'tap', name: 'tap0', flags: o.vnetHdr ? IFF_VNET_HDR : 0 },
+    { op: 'link', name: 'lo', up: true },
+    { op: 'link', name: 'tap0', mtu: o.mtu, up: true },
+    { op: 'addr', name: 'tap0', family: 2, addr: v4('10.0.2.100'), prefix: 24 },
+    { op: 'route', family: 2, gw: v4(gw), name: 'tap0' },
+  ];
+  if (o.ipv6) {
+    ops.splice(1, 0, { op: 'write', path: '/proc/sys/net/ipv6/conf/tap0/accept_dad', data: '0' });
+    ops.push({ op: 'addr', name: 'tap0', family: 10, addr: v6('fd00::100'), prefix: 64 });
+    ops.push({ op: 'route', family: 10, gw: v6('fd00::2'), name: 'tap0' });
+  }
+  const [tapFd] = nsRun([ns.fds.user!, ns.fds.net!], ops);
+  // The engine must not need the namespace fds: the tap alone keeps it going.
+  closeSync(ns.fds.user!);
+  closeSync(ns.fds.net!);
+  t.teardown(() => closeSync(ns.pidfd));
+  // Root inside (the test user outside): ping and ip keep their capabilities.
+  const enter = ['nsenter', '-U', '-n', '-t', String(pid)];
+  return {
+    pid,
+    tapFd: tapFd!,
+    pidfd: ns.pidfd,
+    run: (cmd, input) =>
+      new Promise((resolve) => {
+        const c = execFile(enter[0]!, [...enter.slice(1), ...cmd], { timeout: 20_000, maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+        );
+        c.stdin!.on('error', () => {}); // EPIPE when the command does not read
+        c.stdin!.end(input ?? '');
+      }),
+    kill: () => process.kill(pid, 'SIGKILL'),
+  };
+}
+
+/** Starts the engine on ns; stopped at teardown unless it ended. */
+function engine(t: Test, ns: Ns, o: Partial<SlirpOptions> & { mtu: number; vnetHdr: boolean }, onExit: (e: SlirpExit) => void = () => {}): SlirpHandle {
+  const h = slirpStart({ tapFd: ns.tapFd, ...o }, onExit);
+  t.teardown(() => {
+    slirpStop(h);
+  });
+  return h;
+}
+
+function listen(t: Test, s: Server, host: string): Promise<number> {
+  t.teardown(() => new Promise<void>((r) => s.close(() => r())));
+  return new Promise((r) => s.listen(0, host, () => r((s.address() as AddressInfo).port)));
+}
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const big = Buffer.alloc(3 << 20, 'rootlesskit builtin NAT, 0123456789abcdef\n');
+
+/** HTTP on the host's loopback: GET /big sends 3 MiB, /slow answers after 400 ms, POST answers the sha256 of the body. */
+async function httpServer(t: Test, host = '127.0.0.1'): Promise<number> {
+  const s = createServer((req, res) => {
+    if (req.method === 'POST') {
+      const h = createHash('sha256');
+      req.on('data', (d) => h.update(d));
+      req.on('end', () => res.end(h.digest('hex')));
+    } else if (req.url === '/slow') {
+      setTimeout(() => res.end('slow hello\n'), 400);
+    } else if (req.url === '/big') {
+      res.end(big);
+    } else {
+      res.end('hello from the host\n');
+    }
+  });
+  return listen(t, s, host);
+}
+
+// ---- traffic ----
+
+for (const cfg of [
+  { mtu: 1500, vnetHdr: true },
+  { mtu: 1500, vnetHdr: false },
+  { mtu: 65520, vnetHdr: true },
+  { mtu: 65520, vnetHdr: false },
+]) {
+  t.test(`HTTP to the host's 127.0.0.1 through the gateway (mtu ${cfg.mtu}, vnetHdr ${cfg.vnetHdr})`, async (t) => {
+    const ns = await namespace(t, cfg);
+    const port = await httpServer(t);
+    const h = engine(t, ns, cfg);
+    const hello = await ns.run(['curl', '-sS', '-m', '10', `http://10.0.2.2:${port}/`]);
+    t.equal(hello.stdout, 'hello from the host\n', hello.stderr);
+    const down = await ns.run(['sh', '-c', `curl -sS -m 20 http://10.0.2.2:${port}/big | sha256sum`]);
+    t.equal(down.stdout.split(' ')[0], sha(big), 'a 3 MiB download arrives intact');
+    const up = await ns.run(['curl', '-sS', '-m', '20', '--data-binary', '@-', `http://10.0.2.2:${port}/`], big.toString());
+    t.equal(up.stdout, sha(big), 'a 3 MiB upload arrives intact');
+    const s = slirpStats(h)!;
+    t.ok(s.inBytes > big.length && s.outBytes > big.length, 'stats count both ways');
+    if (cfg.vnetHdr && cfg.mtu === 1500) {
+      t.ok(s.inGso > 0, `the namespace sent 64 KiB TSO frames (${s.inGso})`);
+      t.ok(s.outGso > 0, `the engine sent GSO frames (${s.outGso})`);
+    }
+  });
+}
+
+t.test('disableHostLoopback: the gateway refuses connections', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
+  const port = await httpServer(t);
+  engine(t, ns, { mtu: 1500, vnetHdr: true, disableHostLoopback: true });
+  const r = await ns.run(['curl', '-sS', '-m', '10', `http://10.0.2.2:${port}/`]);
+  t.equal(r.code, 7, 'curl: could not connect');
+  t.match(r.stderr, /refused|Failed to connect/);
+});
+
+/** Sends one datagram from inside the namespace and prints the reply. */
+const udpClient = (host: string, port: number, msg: string) => [
+  process.execPath,
+  '-e',
+  `const s=require('dgram').createSocket('udp4');s.on('message',m=>{process.stdout.write(m);process.exit(0)});` +
+    `s.send(Buffer.from(process.argv[1]),${port},'${host}');setTimeout(()=>process.exit(3),5000)`,
+  msg,
+];
+
+t.test('UDP echo from a host loopback server, small and larger than the MTU', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
+  const s = createSocket('udp4');
+  t.teardown(() => s.close());
+  s.on('message', (m, r) => s.send(Buffer.concat([Buffer.from('echo:'), m]), r.port, r.address));
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  engine(t, ns, { mtu: 1500, vnetHdr: true });
+  const small = await ns.run(udpClient('10.0.2.2', port, 'ping'));
+  t.equal(small.stdout, 'echo:ping', small.stderr);
+  const msg = 'x'.repeat(4000);
+  const large = await ns.run(udpClient('10.0.2.2', port, msg));
+  t.equal(large.stdout, `echo:${msg}`, 'a 4000-byte datagram both ways over a 1500 link');
+});
+
+/** A DNS responder: any A question gets 192.0.2.77; counts queries. */
+async function dnsServer(t: Test): Promise<{ port: number; queries: () => number }> {
+  const s = createSocket('udp4');
+  t.teardown(() => s.close());
+  let n = 0;
+  s.on('message', (q, r) => {
+    n++;
+    const end = q.indexOf(0, 12) + 5; // question name, type, class
+    const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 77]);
+    const head = Buffer.from(q.subarray(0, 12));
+    head.writeUInt16BE(0x8180, 2); // response, recursion desired + available
+    head.writeUInt16BE(1, 6); // one answer
+    head.writeUInt16BE(0, 8);
+    head.writeUInt16BE(0, 10);
+    s.send(Buffer.concat([head, q.subarray(12, end), answer]), r.port, r.address);
+  });
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  return { port: s.address().port, queries: () => n };
+}
+
+const resolveIn = (server: string) => [
+  process.execPath,
+  '-e',
+  `const r=new (require('dns').promises.Resolver)({timeout:3000,tries:1});r.setServers(['${server}']);` +
+    `r.resolve4('builtin.example.test').then(a=>console.log(a.join(',')),e=>{console.error(e.code);process.exit(1)})`,
+];
+
+t.test('DNS to 10.0.2.3 is answered by the dnsUpstream server', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
+  const dns = await dnsServer(t);
+  engine(t, ns, { mtu: 1500, vnetHdr: true, dnsUpstream: `127.0.0.1:${dns.port}` });
+  const r = await ns.run(resolveIn('10.0.2.3'));
+  t.equal(r.stdout, '192.0.2.77\n', r.stderr);
+  t.equal(dns.queries(), 1, 'the query reached our responder');
+});
+
+t.test('gvisor-tap-vsock layout: gateway and DNS both at 10.0.2.1', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: true, gateway: '10.0.2.1' });
+  const port = await httpServer(t);
+  const dns = await dnsServer(t);
+  engine(t, ns, { mtu: 1500, vnetHdr: true, host: '10.0.2.1', dns: '10.0.2.1', dnsUpstream: `127.0.0.1:${dns.port}` });
+  const hello = await ns.run(['curl', '-sS', '-m', '10', `http://10.0.2.1:${port}/`]);
+  t.equal(hello.stdout, 'hello from the host\n', hello.stderr);
+  const r = await ns.run(resolveIn('10.0.2.1'));
+  t.equal(r.stdout, '192.0.2.77\n', r.stderr);
+});
+
+t.test('ICMP echo to the gateway is answered', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
+  engine(t, ns, { mtu: 1500, vnetHdr: true });
+  const r = await ns.run(['ping', '-c', '1', '-W', '5', '10.0.2.2']);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.match(r.stdout, /1 received/);
+});
+
+t.test('IPv6: the host\'s ::1 through fd00::2', { skip: !existsSync('/proc/sys/net/ipv6') && 'no IPv6 on this host' }, async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: true, ipv6: true });
+  const port = await httpServer(t, '::1');
+  engine(t, ns, { mtu: 1500, vnetHdr: true, ipv6: true });
+  const hello = await ns.run(['curl', '-sS', '-m', '10', '-g', `http://[fd00::2]:${port}/`]);
+  t.equal(hello.stdout, 'hello from the host\n', hello.stderr);
+  const down = await ns.run(['sh', '-c', `curl -sS -m 20 -g http://[fd00::2]:${port}/big | sha256sum`]);
+  t.equal(down.stdout.split(' ')[0], sha(big), 'a 3 MiB download over IPv6');
+});
+
+// ---- lifecycle ----
+
+// libuv starts its thread pool on first use: start it now, so that counting
+// threads below only sees the engine's.
+await readFile('/proc/self/stat');
+const fdCount = () => readdirSync('/proc/self/fd').length;
+const threadCount = () => readdirSync('/proc/self/task').length;
+const threadNames = () => readdirSync('/proc/self/task').map((id) => readFileSync(`/proc/self/task/${id}/comm`, 'utf8').trim());
+
+t.test('slirpStop joins the thread and closes the tap: nothing left', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
+  const fds = fdCount();
+  const threads = threadCount();
+  const h = slirpStart({ tapFd: ns.tapFd, mtu: 1500, vnetHdr: true }, () => t.fail('no onExit after slirpStop'));
+  t.equal(threadCount(), threads + 1, 'one thread while running');
+  t.ok(threadNames().includes('rk-slirp'));
+  const r = await ns.run(['ping', '-c', '1', '-W', '5', '10.0.2.2']);
+  t.equal(r.code, 0, 'it served');
+  t.equal(slirpStop(h), true);
+  t.equal(threadCount(), threads, 'its thread is gone');
+  t.equal(fdCount(), fds - 1, 'the tap fd and every fd of the engine are closed');
+  t.throws(() => fstatSync(ns.tapFd), { code: 'EBADF' });
+  t.equal(slirpStop(h), false, 'a second stop is a no-op');
+  t.equal(slirpStats(h), null);
+  await new Promise((r) => setTimeout(r, 100));
+});
+
+t.test('the engine ends with onExit when the namespace\'s process exits', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
+  const fds = fdCount();
+  const threads = threadCount();
+  let calls = 0;
+  const ended = new Promise<SlirpExit>((resolve) => {
+    slirpStart({ tapFd: ns.tapFd, mtu: 1500, vnetHdr: true, pidfd: ns.pidfd }, (e) => {
+      calls++;
+      resolve(e);
+    });
+  });
+  t.equal(fdCount(), fds + 3, 'epoll, eventfd and the pidfd dup');
+  ns.kill();
+  t.same(await ended, { reason: 'exited' });
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(calls, 1, 'once');
+  t.equal(threadCount(), threads, 'thread joined');
+  t.equal(fdCount(), fds - 1, 'tap and engine fds closed');
+});
+
+t.test('the engine ends with onExit when the tap is deleted', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: false });
+  const ended = new Promise<SlirpExit>((resolve) => slirpStart({ tapFd: ns.tapFd, mtu: 1500, vnetHdr: false }, resolve));
+  const r = await ns.run(['ip', 'link', 'del', 'tap0']);
+  t.equal(r.code, 0, r.stderr);
+  t.same(await ended, { reason: 'tap-gone' });
+});
+
+t.test('the link going down and up again does not end the engine', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
+  const port = await httpServer(t);
+  engine(t, ns, { mtu: 1500, vnetHdr: true }, (e) => t.fail(`ended: ${JSON.stringify(e)}`));
+  // The answer comes while the link is down: writes to the tap fail (EIO) for a while.
+  const flap = await ns.run(['sh', '-c', `curl -sS -m 10 http://10.0.2.2:${port}/slow & sleep 0.1; ip link set tap0 down; sleep 0.7; ip link set tap0 up; ip route add default via 10.0.2.2; wait`]);
+  t.equal(flap.stdout, 'slow hello\n', `TCP recovers once the link is back ${flap.stderr}`);
+  const after = await ns.run(['curl', '-sS', '-m', '10', `http://10.0.2.2:${port}/`]);
+  t.equal(after.stdout, 'hello from the host\n', after.stderr);
+});
+
+// ---- bad input ----
+
+t.test('bad options: one clear error, the fd stays the caller\'s', async (t) => {
+  const ns = await namespace(t, { mtu: 1500, vnetHdr: false });
+  const start = (o: Partial<SlirpOptions>) => () => slirpStart({ tapFd: ns.tapFd, ...o }, () => {});
+  t.throws(start({ mtu: 40 }), { name: 'TypeError', message: /mtu must be an integer from 68 to 65521/ });
+  t.throws(start({ network: '10.0.2.1' }), { message: /host bits set/ });
+  t.throws(start({ dns: '10.0.3.3' }), { message: /dns 10\.0\.3\.3 is not a host address of the network/ });
+  t.throws(start({ dnsUpstream: '127.0.0.1' }), { message: /dnsUpstream must be IPv4:PORT/ });
+  t.throws(start({ vnetHdr: true }), { code: 'EINVAL', message: /IFF_VNET_HDR/ });
+  const devnull = openSync('/dev/null', 'r');
+  t.throws(() => slirpStart({ tapFd: devnull, mtu: 1500 }, () => {}), { code: 'ENOTTY', syscall: 'ioctl TUNGETIFF' });
+  closeSync(devnull);
+  t.ok(fstatSync(ns.tapFd).isCharacterDevice(), 'tap fd still open');
+  closeSync(ns.tapFd);
+});

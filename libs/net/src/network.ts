@@ -1,0 +1,44 @@
+// Starting a network driver for a process: the one implementation rk-net and
+// rootlesskit share. Opens the namespaces (pinned to the process), makes the
+// detached netns when asked, starts the driver, writes STATE/resolv.conf,
+// STATE/hosts and STATE/net.json, then lets go of the namespace fds (a driver
+// keeps only what it made inside: its tap, its sockets).
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '@rk/cli';
+import { driverFor } from './drivers/index.js';
+import { writeNetFiles, type StateFiles } from './files.js';
+import { openDetachedTarget, openTarget } from './target.js';
+import type { NetConfig, RunningNet } from './types.js';
+
+export interface StartedNetwork extends RunningNet {
+  /** The namespace whose processes keep it alive: net (or, detached, the child's mnt) and its inode. */
+  lifetime: { kind: 'net' | 'mnt'; inode: number };
+}
+
+export async function startNetwork(pid: number, cfg: NetConfig, opts: { files?: StateFiles; log: Logger }): Promise<StartedNetwork> {
+  const stateDir = opts.files?.dir;
+  const driver = driverFor(cfg.driver);
+  if (cfg.detachNetns && !stateDir) throw new Error('--detach-netns needs a state dir');
+  const target = cfg.detachNetns ? openDetachedTarget(pid, stateDir!) : openTarget(pid, stateDir);
+  let running: RunningNet;
+  try {
+    running = await driver.start(target, cfg, opts.log);
+  } finally {
+    target.close();
+  }
+  if (cfg.detachNetns) running.info.netns = join(stateDir!, 'netns');
+  try {
+    if (opts.files) writeNetFiles(opts.files, running.info);
+  } catch (e) {
+    await running.stop();
+    throw e;
+  }
+  opts.log.debug(`network driver ${cfg.driver} up: ${running.info.ip}/${running.info.prefix} via ${running.info.gateway} on ${running.info.ifname}`);
+  const lifetime = cfg.detachNetns ? { kind: 'mnt' as const, inode: mntInode(pid) } : { kind: 'net' as const, inode: target.netInode };
+  return { ...running, lifetime };
+}
+
+function mntInode(pid: number): number {
+  return statSync(`/proc/${pid}/ns/mnt`).ino;
+}

@@ -1,0 +1,81 @@
+// What a network driver is given and what it gives back.
+import type { Logger } from '@rk/cli';
+import type { Cidr } from './addr.js';
+
+export type Tristate = 'auto' | 'true' | 'false';
+
+/** Everything the flags decide, defaults applied (see config.ts). */
+export interface NetConfig {
+  /** The driver's canonical name (what --net named). */
+  driver: string;
+  mtu: number;
+  cidr: Cidr;
+  ifname: string;
+  disableHostLoopback: boolean;
+  ipv6: boolean;
+  detachNetns: boolean;
+  /** The port driver that will run beside (pasta's "implicit" forwarding needs to know). */
+  portDriver: string;
+  slirp4netns: { binary: string; sandbox: Tristate; seccomp: Tristate };
+  pastaBinary: string;
+  vpnkitBinary: string;
+  lxcUserNic: { binary: string; bridge: string };
+  vdePlugBinary: string;
+  /** Test-only: the embedded engine forwards DNS to this IP:PORT instead of the host's resolver. */
+  dnsUpstream?: string;
+}
+
+/** The namespaces a driver acts on (fds owned by the caller, closed after start). */
+export interface NetTarget {
+  /** A process in the namespaces (the child); helper binaries are given its PID. */
+  pid: number;
+  /** fd of its user namespace, or -1 when it is ours (e.g. root on a netns of its own). */
+  userFd: number;
+  /** fd of the network namespace. */
+  netFd: number;
+  /** Paths of the same namespaces for helper binaries (e.g. /proc/PID/ns/net, or a detached netns). */
+  netnsPath: string;
+  usernsPath: string;
+  /** True when the netns is a detached one (not the one PID runs in). */
+  detached: boolean;
+  /** Where the driver may put its sockets (the state dir), if any. */
+  stateDir?: string;
+}
+
+export interface NetInfo {
+  driver: string;
+  ifname: string;
+  mtu: number;
+  ip: string;
+  prefix: number;
+  gateway: string;
+  dns: string[];
+  /** True when the gateway reaches the host's 127.0.0.1 (not --disable-host-loopback). */
+  hostLoopback: boolean;
+  ipv6?: { ip?: string; prefix: number; gateway: string };
+  /** The driver's own sockets (e.g. slirp4netns's API socket), for rk-portfwd and scripts. */
+  sockets: Record<string, string>;
+  /** PID of the helper process, when the driver runs one. */
+  helperPid?: number;
+  /** The detached network namespace, with --detach-netns. */
+  netns?: string;
+}
+
+/** A driver that is up. */
+export interface RunningNet {
+  info: NetInfo;
+  /** Settles when the driver stops by itself (its helper died, its tap went away): the reason. */
+  ended: Promise<string>;
+  /** Stops the driver and waits for it (idempotent). */
+  stop(): Promise<void>;
+}
+
+export interface NetDriver {
+  name: string;
+  /** MTU when --mtu is 0. */
+  defaultMtu: number;
+  defaultIfname: string;
+  /** Checks what can be checked before anything starts (binary present, version features). */
+  preflight?(cfg: NetConfig, log: Logger): Promise<void>;
+  start(target: NetTarget, cfg: NetConfig, log: Logger): Promise<RunningNet>;
+}

@@ -1,0 +1,59 @@
+// --net=slirp4netns (Debian's slirp4netns), through rootlesskit and rk-net.
+import t from 'tap';
+import { existsSync, readFileSync } from 'node:fs';
+import { run, start, tempDir, waitFor } from './harness.js';
+import { natDriverSuite } from './net-suite.js';
+
+natDriverSuite(t, 'slirp4netns', { ip: '10.0.2.100', gateway: '10.0.2.2', dns: '10.0.2.3', mtu: 65520, ifname: 'tap0' }, { ipv6: true });
+
+t.test('slirp4netns: rootlessctl info shows the network driver; net.json; the API socket', async (t) => {
+  const dir = tempDir();
+  const s = `${dir}/s`;
+  const r = run(['rootlesskit', '--state-dir', s, '--net=slirp4netns', '--disable-host-loopback', 'sh', '-c', `rootlessctl --socket ${s}/api.sock info --json; cat ${s}/net.json; test -S ${s}/.s4nn.sock && echo api-socket`]);
+  t.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout.slice(0, r.stdout.indexOf('}\n}') + 3));
+  t.same(info.networkDriver, { driver: 'slirp4netns', dns: ['10.0.2.3'], childIP: '10.0.2.100' });
+  const net = JSON.parse(r.stdout.slice(r.stdout.indexOf('}\n}') + 3, r.stdout.lastIndexOf('}') + 1));
+  t.match(net, { driver: 'slirp4netns', ifname: 'tap0', mtu: 65520, ip: '10.0.2.100', prefix: 24, gateway: '10.0.2.2', dns: ['10.0.2.3'], hostLoopback: false });
+  t.equal(net.sockets.slirp4netnsApi, `${s}/.s4nn.sock`);
+  t.match(r.stdout, /api-socket/);
+});
+
+t.test('slirp4netns: a driver that dies mid-run is reported, rootlesskit exits 1, nothing is left', async (t) => {
+  const dir = tempDir();
+  const s = `${dir}/s`;
+  const p = start(['rootlesskit', '--state-dir', s, '--net=slirp4netns', '--disable-host-loopback', 'sleep', '60']);
+  let stderr = '';
+  p.stderr!.on('data', (d) => (stderr += d));
+  await waitFor(() => existsSync(`${s}/net.json`) && existsSync(`${s}/child_pid`));
+  const helper = JSON.parse(readFileSync(`${s}/net.json`, 'utf8')).helperPid as number;
+  const child = Number(readFileSync(`${s}/child_pid`, 'utf8'));
+  const code = await new Promise<number | null>((resolve) => {
+    p.on('exit', resolve);
+    process.kill(helper, 'SIGKILL');
+  });
+  t.equal(code, 1);
+  t.match(stderr, /network driver slirp4netns stopped: slirp4netns was killed by SIGKILL/);
+  t.notOk(existsSync(`/proc/${child}`), 'CMD is gone');
+  t.notOk(existsSync(s), 'state dir removed');
+});
+
+t.test('slirp4netns: bad input', async (t) => {
+  const missing = run(['rootlesskit', '--net=slirp4netns', '--slirp4netns-binary=/nonexistent/slirp4netns', 'true']);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /\/nonexistent\/slirp4netns not found: install it \(sudo apt-get install slirp4netns\) or pass --slirp4netns-binary=PATH/);
+  const gone = run(['rk-net', '--net=slirp4netns', '999999999']);
+  t.equal(gone.code, 1);
+  t.match(gone.stderr, /no process 999999999/);
+  const own = run(['sh', '-c', 'exec rk-net --net=slirp4netns $$']);
+  t.equal(own.code, 1);
+  t.match(own.stderr, /has no network namespace of its own: start it with rk-unshare --net/);
+  const bad = run(['rk-net', '--net=slirp4netns', '0x10']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /not a PID/);
+  const unknown = run(['rk-net', '--net=nosuch', '1']);
+  t.equal(unknown.code, 2);
+  const host = run(['rk-net', '--net=host', '1']);
+  t.equal(host.code, 2);
+  t.match(host.stderr, /nothing to set up/);
+});
