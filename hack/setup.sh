@@ -17,6 +17,7 @@ PACKAGES=(
   iproute2 socat iperf3 hyperfine
   rootlesskit     # Debian's Go rootlesskit: the reference we compare against
   util-linux procps psmisc curl iputils-ping
+  busybox         # httpd for upstream's hack/integration-port.sh (test/src/upstream-port.test.ts)
   python3 make g++
 )
 missing=()
