@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <string>
 
 #include "relay.h"
 
@@ -51,6 +52,8 @@ void Worker::Start() {
   pthread_sigmask(SIG_SETMASK, &all, &old);
   thread = std::thread([this]() { Run(); });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  // Named for top -H / ps -L: rk-relay-0, rk-relay-1, ...
+  pthread_setname_np(thread.native_handle(), ("rk-relay-" + std::to_string(index)).c_str());
 }
 
 void Worker::Post(Command c) {
@@ -162,6 +165,7 @@ Engine::Engine(int threads, size_t pipe_size, int pool) : ns_pool(pool) {
     }
   });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_setname_np(filler.native_handle(), "rk-relay-fill");
 }
 
 Engine::~Engine() { Stop(); }
