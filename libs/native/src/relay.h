@@ -147,6 +147,8 @@ struct Worker;
 struct Handler {
   virtual ~Handler() = default;
   virtual void OnEvent(Worker* w, uint32_t events) = 0;
+  // Set when it goes to the graveyard: events already fetched are ignored.
+  bool dead = false;
 };
 
 struct Conn;
@@ -178,7 +180,10 @@ struct Worker {
   void SweepFlows(int64_t now_ms);
 
   void Emit(Event ev);
-  void Defer(Handler* h) { graveyard_.emplace_back(h); }
+  void Defer(Handler* h) {
+    h->dead = true;
+    graveyard_.emplace_back(h);
+  }
   void MarkReady(Conn* c);
   void PumpReady();
 

@@ -88,7 +88,7 @@ void Worker::Run() {
     for (int i = 0; i < n && !stopping; i++) {
       Handler* h = static_cast<Handler*>(evs[i].data.ptr);
       if (h != nullptr) {
-        h->OnEvent(this, evs[i].events);
+        if (!h->dead) h->OnEvent(this, evs[i].events);
         continue;
       }
       uint64_t v;
@@ -118,7 +118,11 @@ void Worker::Run() {
         } else {
           stopping = true;
         }
-        if (c.done) c.done();
+        // Drop our reference before reporting done, so that the caller's is
+        // the last: the port's listeners close before RemovePort returns.
+        std::function<void()> done = std::move(c.done);
+        c.port.reset();
+        if (done) done();
       }
     }
     if (!ready.empty()) PumpReady();
