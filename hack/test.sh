@@ -84,3 +84,36 @@ for driver in slirp4netns builtin; do
 done
 [ ! -e /etc/rk-test-sh ] || fail "copy-up leaked to the host /etc"
 info "PASS: the network pipeline"
+
+info "6. rk-portfwd: the seed's socat + nsenter recipe as one command, beside it, and rootlessctl at run time"
+pstate="$work/port"
+rk-unshare --user --net --map-auto --state-dir "$pstate" -- \
+  python3 -m http.server 8000 --bind 127.0.0.1 --directory "$work" >/dev/null 2>&1 &
+ns_pid=$!
+for _ in $(seq 1 500); do [ -e "$pstate/child_pid" ] && break; sleep 0.01; done
+child="$(cat "$pstate/child_pid")"
+read -r p_ours p_socat p_api < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+rk-portfwd --state-dir "$pstate" -p "127.0.0.1:$p_ours:8000/tcp" 2>"$work/portfwd-err" &
+fwd_pid=$!
+socat "TCP-LISTEN:$p_socat,bind=127.0.0.1,reuseaddr,fork" \
+  EXEC:"nsenter -U -n --preserve-credentials -t $child socat STDIO TCP\:127.0.0.1\:8000" 2>/dev/null &
+socat_pid=$!
+for p in "$p_ours" "$p_socat"; do
+  for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$p/hello.txt" && break; sleep 0.05; done
+done
+ours="$(curl -sS "http://127.0.0.1:$p_ours/hello.txt")" || fail "rk-portfwd: no HTTP: $(cat "$work/portfwd-err")"
+theirs="$(curl -sS "http://127.0.0.1:$p_socat/hello.txt")" || fail "socat + nsenter: no HTTP"
+[ "$ours" = "$theirs" ] && [ "$ours" = "hello from the host" ] || fail "rk-portfwd gave '$ours', socat + nsenter '$theirs'"
+id="$(rootlessctl --socket "$pstate/api.sock" add-ports "127.0.0.1:$p_api:8000/tcp")" || fail "rootlessctl add-ports"
+[ "$(curl -sS "http://127.0.0.1:$p_api/hello.txt")" = "hello from the host" ] || fail "no HTTP through the port added at run time"
+rootlessctl --socket "$pstate/api.sock" remove-ports "$id" >/dev/null || fail "rootlessctl remove-ports"
+! curl -s -o /dev/null "http://127.0.0.1:$p_api/hello.txt" || fail "the removed port still answers"
+kill "$socat_pid" "$ns_pid"
+wait "$fwd_pid" || fail "rk-portfwd exited $? when the namespace's process ended: $(cat "$work/portfwd-err")"
+wait "$ns_pid" 2>/dev/null || true
+[ ! -e "$pstate" ] || fail "state dir left behind"
+info "PASS: rk-portfwd = socat + nsenter, and the ports API at run time"
