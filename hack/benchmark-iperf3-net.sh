@@ -21,7 +21,8 @@ export PATH="$root/node_modules/.bin:$PATH"
 duration="${DURATION:-10}"
 drivers="${DRIVERS:-slirp4netns builtin pasta}"
 work="$(mktemp -d /tmp/rk-bench-net.XXXXXX)"
-port=$((20000 + RANDOM % 20000))
+read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+port=$((lo - 12000 + RANDOM % 12000))  # below the ephemeral range
 iperf3 -s -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT

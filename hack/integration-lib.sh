@@ -95,12 +95,14 @@ wait_exit() {
   set -e
 }
 
-# A TCP port nobody listens on (on 127.0.0.1 and ::1) right now.
+# A TCP port no socket uses right now, below the kernel's ephemeral range
+# (where no client connection can take it before we listen).
 free_port() {
-  local p
+  local p lo
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 30000))
-    if ! ss -Htln "sport = :$p" | grep -q .; then
+    p=$((lo - 12000 + RANDOM % 12000))
+    if ! ss -Htan "sport = :$p" | grep -q .; then
       echo "$p"
       return
     fi

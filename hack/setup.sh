@@ -20,7 +20,8 @@ PACKAGES=(
   python3 make g++
   # hack/integration-*.sh: rootless Docker (Debian's dockerd-rootless.sh;
   # rootlesskit-docker-proxy comes with the rootlesskit package above),
-  # busybox (httpd, the offline test image), systemd-socket-activate and uuidd
+  # busybox (httpd, the offline test image; also upstream's integration-port.sh
+  # in test/src/upstream-port.test.ts), systemd-socket-activate and uuidd
   docker.io iptables busybox systemd uuid-runtime
 )
 missing=()

@@ -59,7 +59,12 @@ info "PASS: the composed pipeline, our rootlesskit and Debian's rootlesskit agre
 #    resolv.conf/hosts/net.json written, then the gate opens) -> rk-copyup
 #    (copy-up, fresh /sys, resolv.conf/hosts bound) -> CMD; compared with what
 #    rootlesskit --net=DRIVER shows.
-port=$((20000 + RANDOM % 20000))
+free_port() { # below the kernel's ephemeral range, where no client's port can take it
+  local p lo
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+  while :; do p=$((lo - 12000 + RANDOM % 12000)); ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }; done
+}
+port="$(free_port)"
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work" >/dev/null 2>&1 &
 http_pid=$!
 trap 'kill $http_pid 2>/dev/null; rm -rf "$work"' EXIT
@@ -109,10 +114,6 @@ wait_for() { # SECONDS CMD...
   local end=$((SECONDS + $1)); shift
   until "$@"; do [ "$SECONDS" -lt "$end" ] || return 1; sleep 0.02; done
 }
-free_port() {
-  local p
-  while :; do p=$((20000 + RANDOM % 30000)); listening "$p" || { echo "$p"; return; }; done
-}
 for driver in slirp4netns builtin; do
   info "6. $driver: rk-unshare -> rk-idmap -> rk-net --release -> rk-copyup -> httpd, with rk-portfwd --state-dir -p beside"
   pstate="$work/port-$driver"
@@ -160,3 +161,35 @@ for driver in slirp4netns builtin; do
 done
 [ "$(ls /proc/$$/fd | wc -l)" = "$fds_before" ] || fail "this shell holds $(ls /proc/$$/fd | wc -l) fds, it held $fds_before"
 info "PASS: the forwarded port"
+info "7. rk-portfwd: the seed's socat + nsenter recipe as one command, beside it, and rootlessctl at run time"
+pstate="$work/port"
+rk-unshare --user --net --map-auto --state-dir "$pstate" -- \
+  python3 -m http.server 8000 --bind 127.0.0.1 --directory "$work" >/dev/null 2>&1 &
+ns_pid=$!
+for _ in $(seq 1 500); do [ -e "$pstate/child_pid" ] && break; sleep 0.01; done
+child="$(cat "$pstate/child_pid")"
+read -r p_ours p_socat p_api < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+rk-portfwd --state-dir "$pstate" -p "127.0.0.1:$p_ours:8000/tcp" 2>"$work/portfwd-err" &
+fwd_pid=$!
+socat "TCP-LISTEN:$p_socat,bind=127.0.0.1,reuseaddr,fork" \
+  EXEC:"nsenter -U -n --preserve-credentials -t $child socat STDIO TCP\:127.0.0.1\:8000" 2>/dev/null &
+socat_pid=$!
+for p in "$p_ours" "$p_socat"; do
+  for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$p/hello.txt" && break; sleep 0.05; done
+done
+ours="$(curl -sS "http://127.0.0.1:$p_ours/hello.txt")" || fail "rk-portfwd: no HTTP: $(cat "$work/portfwd-err")"
+theirs="$(curl -sS "http://127.0.0.1:$p_socat/hello.txt")" || fail "socat + nsenter: no HTTP"
+[ "$ours" = "$theirs" ] && [ "$ours" = "hello from the host" ] || fail "rk-portfwd gave '$ours', socat + nsenter '$theirs'"
+id="$(rootlessctl --socket "$pstate/api.sock" add-ports "127.0.0.1:$p_api:8000/tcp")" || fail "rootlessctl add-ports"
+[ "$(curl -sS "http://127.0.0.1:$p_api/hello.txt")" = "hello from the host" ] || fail "no HTTP through the port added at run time"
+rootlessctl --socket "$pstate/api.sock" remove-ports "$id" >/dev/null || fail "rootlessctl remove-ports"
+! curl -s -o /dev/null "http://127.0.0.1:$p_api/hello.txt" || fail "the removed port still answers"
+kill "$socat_pid" "$ns_pid"
+wait "$fwd_pid" || fail "rk-portfwd exited $? when the namespace's process ended: $(cat "$work/portfwd-err")"
+wait "$ns_pid" 2>/dev/null || true
+[ ! -e "$pstate" ] || fail "state dir left behind"
+info "PASS: rk-portfwd = socat + nsenter, and the ports API at run time"

@@ -26,6 +26,7 @@
         "src/relay_engine.cc",
         "src/relay_tcp.cc",
         "src/relay_udp.cc",
+        "src/relay_udp_send.cc",
         "src/relay_js.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -3,7 +3,7 @@
 // the API; the slirp4netns driver through a slirp4netns we start ourselves
 // with --api-socket on a test namespace.
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, tempDir, waitFor } from './harness.js';
 import { freePorts, httpGet, nsServers, pattern, portfwd, SERVERS, spawnTracked, tcpExchange, udpAsk } from './net-helpers.js';
@@ -32,6 +32,7 @@ t.test('rootlesskit --net=none --port-driver=builtin -p: ports ready before chil
   t.match(await udpAsk(base, '127.0.0.1', 'u'), /^127\.0\.0\.1 \d+ u$/, 'UDP through --port-driver=builtin');
   t.match((await httpGet('::1', base + 1)).body, /^hello from \d+/, 'HTTP over IPv6 into the namespace');
   const sock = join(state, 'api.sock');
+  t.equal(statSync(sock).mode & 0o777, 0o600, 'api.sock: only its owner can connect');
   const list = run(['rootlessctl', '--socket', sock, 'list-ports', '--json']);
   t.equal(list.code, 0, list.stderr);
   t.equal(list.stdout.trim().split('\n').length, 3, 'the API lists the -p ports');

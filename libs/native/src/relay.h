@@ -49,6 +49,8 @@ struct Addr {
   // A v4-mapped IPv6 address as plain IPv4 (other addresses unchanged).
   Addr Unmapped() const;
   std::string ToString() const;  // "1.2.3.4:80", "[::1]:80"
+  // Same family and address (ports ignored; v4-mapped IPv6 read as IPv4).
+  bool SameHost(const Addr& o) const;
 };
 
 // Parses an IP literal and a port; false when ip is not an IPv4/IPv6 literal.
@@ -133,6 +135,8 @@ struct Port {
   NsTarget ns;  // owned dups of the namespace fds
   bool transparent = false;
   std::atomic<bool> transparent_ok{true};
+  // The target is reached over loopback (a local address of its namespace).
+  bool target_local = false;
   int udp_idle_ms = 90000;
   std::shared_ptr<NsPool> pool;
   int owner_worker = 0;  // UDP: the worker that serves it
@@ -147,6 +151,8 @@ struct Worker;
 struct Handler {
   virtual ~Handler() = default;
   virtual void OnEvent(Worker* w, uint32_t events) = 0;
+  // Set when it goes to the graveyard: events already fetched are ignored.
+  bool dead = false;
 };
 
 struct Conn;
@@ -178,7 +184,10 @@ struct Worker {
   void SweepFlows(int64_t now_ms);
 
   void Emit(Event ev);
-  void Defer(Handler* h) { graveyard_.emplace_back(h); }
+  void Defer(Handler* h) {
+    h->dead = true;
+    graveyard_.emplace_back(h);
+  }
   void MarkReady(Conn* c);
   void PumpReady();
 
@@ -253,6 +262,13 @@ int64_t NowMs();
 // Returns 0 or an errno (the socket is still usable unbound then).
 int BindTransparent(int fd, const Addr& client);
 void SetNoDelay(int fd);
+// For a connection over loopback: a congestion control that does not pace
+// (cubic, else reno). See relay_addr.cc.
+void UseLoopbackCongestion(int fd);
+// Whether `target` is a local address of the namespace `sock_fd_family`
+// sockets are made in: a UDP socket `udp` (unbound) is connected to it and
+// its chosen source compared. Closes udp.
+bool IsLocalTarget(int udp, const Addr& target);
 // A socket of `type` for the port's target: from the namespace pool, or made
 // on the host. Returns the fd or -errno.
 int TargetSocket(Engine* e, Port* p, int type);

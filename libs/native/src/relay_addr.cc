@@ -52,6 +52,18 @@ std::string Addr::ToString() const {
   return "?";
 }
 
+bool Addr::SameHost(const Addr& o) const {
+  Addr a = Unmapped(), b = o.Unmapped();
+  if (a.family() != b.family()) return false;
+  if (a.family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_addr.s_addr == reinterpret_cast<const sockaddr_in*>(&b.ss)->sin_addr.s_addr;
+  }
+  if (a.family() == AF_INET6) {
+    return IN6_ARE_ADDR_EQUAL(&reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_addr, &reinterpret_cast<const sockaddr_in6*>(&b.ss)->sin6_addr);
+  }
+  return false;
+}
+
 bool ParseAddr(const std::string& ip, int port, Addr* out) {
   *out = Addr();
   sockaddr_in* s4 = reinterpret_cast<sockaddr_in*>(&out->ss);
@@ -95,6 +107,12 @@ int OpenListener(const Addr& a, int type, bool v6only, Addr* bound) {
       return fail();
     }
   }
+  if (type == SOCK_DGRAM) {
+    // Room for bursts while the worker is off the CPU: more datagrams per
+    // recvmmsg, fewer lost (the kernel caps it at net.core.rmem_max).
+    int size = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
   if (bind(fd, reinterpret_cast<const sockaddr*>(&a.ss), a.len) < 0) return fail();
   if (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0) return fail();
   bound->len = sizeof bound->ss;
@@ -117,6 +135,29 @@ int BindTransparent(int fd, const Addr& client) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (bind(fd, reinterpret_cast<const sockaddr*>(&client.ss), client.len) < 0) return errno;
   return 0;
+}
+
+// Over loopback a connection has no path to probe: BBR (a common system
+// default) paces it with an hrtimer per burst (tcp_pace_kick: tens of
+// thousands of timer interrupts a second) and halves what a relay moves.
+// cubic needs CAP_NET_ADMIN in the socket's namespace unless the admin
+// allowed it (we have it in the child's namespace); reno is always allowed.
+void UseLoopbackCongestion(int fd) {
+  static const char kCubic[] = "cubic";
+  static const char kReno[] = "reno";
+  if (setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, kCubic, sizeof kCubic - 1) == 0) return;
+  setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, kReno, sizeof kReno - 1);
+}
+
+bool IsLocalTarget(int udp, const Addr& target) {
+  bool local = target.IsLoopback();
+  if (!local && connect(udp, reinterpret_cast<const sockaddr*>(&target.ss), target.len) == 0) {
+    Addr src;
+    src.len = sizeof src.ss;
+    local = getsockname(udp, reinterpret_cast<sockaddr*>(&src.ss), &src.len) == 0 && src.SameHost(target);
+  }
+  close(udp);
+  return local;
 }
 
 void SetNoDelay(int fd) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <string>
 
 #include "relay.h"
 
@@ -51,6 +52,8 @@ void Worker::Start() {
   pthread_sigmask(SIG_SETMASK, &all, &old);
   thread = std::thread([this]() { Run(); });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  // Named for top -H / ps -L: rk-relay-0, rk-relay-1, ...
+  pthread_setname_np(thread.native_handle(), ("rk-relay-" + std::to_string(index)).c_str());
 }
 
 void Worker::Post(Command c) {
@@ -85,7 +88,7 @@ void Worker::Run() {
     for (int i = 0; i < n && !stopping; i++) {
       Handler* h = static_cast<Handler*>(evs[i].data.ptr);
       if (h != nullptr) {
-        h->OnEvent(this, evs[i].events);
+        if (!h->dead) h->OnEvent(this, evs[i].events);
         continue;
       }
       uint64_t v;
@@ -115,7 +118,11 @@ void Worker::Run() {
         } else {
           stopping = true;
         }
-        if (c.done) c.done();
+        // Drop our reference before reporting done, so that the caller's is
+        // the last: the port's listeners close before RemovePort returns.
+        std::function<void()> done = std::move(c.done);
+        c.port.reset();
+        if (done) done();
       }
     }
     if (!ready.empty()) PumpReady();
@@ -162,6 +169,7 @@ Engine::Engine(int threads, size_t pipe_size, int pool) : ns_pool(pool) {
     }
   });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_setname_np(filler.native_handle(), "rk-relay-fill");
 }
 
 Engine::~Engine() { Stop(); }

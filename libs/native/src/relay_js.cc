@@ -139,6 +139,17 @@ Napi::Value RelayAddPort(const Napi::CallbackInfo& info) {
     int err = p->pool->Fill();
     if (err != 0) throw ErrnoError(env, err, "socket", "in the target network namespace");
   }
+  if (p->type == SOCK_STREAM) {
+    // Whether the target is reached over loopback (see UseLoopbackCongestion).
+    int udp = -1;
+    if (p->in_ns) {
+      int fd;
+      if (NsSockets(p->ns, p->target.family(), SOCK_DGRAM, 0, 1, &fd) == 0) udp = fd;
+    } else {
+      udp = socket(p->target.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    }
+    p->target_local = udp >= 0 ? relay::IsLocalTarget(udp, p->target) : p->target.IsLoopback();
+  }
   if (want_transparent && p->in_ns) {
     int fd = relay::TargetSocket(b->engine.get(), p.get(), p->type);
     int one = 1;

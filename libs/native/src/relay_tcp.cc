@@ -106,6 +106,7 @@ static int ConnectTarget(Worker* w, Port* p, const Addr& peer, bool* connected) 
       }
     }
     SetNoDelay(fd);
+    if (p->target_local) UseLoopbackCongestion(fd);
     if (connect(fd, reinterpret_cast<const sockaddr*>(&p->target.ss), p->target.len) == 0) {
       *connected = true;
       return fd;
@@ -153,6 +154,13 @@ void Worker::Accept(Port* p, int lfd) {
     }
     stat_accepted++;
     SetNoDelay(c);
+    if (peer.IsLoopback()) {
+      UseLoopbackCongestion(c);
+    } else {
+      Addr self;
+      self.len = sizeof self.ss;
+      if (getsockname(c, reinterpret_cast<sockaddr*>(&self.ss), &self.len) == 0 && self.SameHost(peer)) UseLoopbackCongestion(c);
+    }
     bool connected = false;
     int t = ConnectTarget(this, p, peer, &connected);
     if (t < 0) {

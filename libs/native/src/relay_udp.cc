@@ -10,24 +10,15 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "relay.h"
+#include "relay_udp.h"
 
 namespace rk {
 namespace relay {
 
 namespace {
-constexpr int kBatch = 32;
-constexpr size_t kMaxDatagram = 65536;
+constexpr int kBatch = kUdpBatch;
 constexpr int kRounds = 8;
 }  // namespace
-
-struct UdpBufs {
-  mmsghdr msgs[kBatch];
-  iovec iov[kBatch];
-  sockaddr_storage names[kBatch];
-  alignas(cmsghdr) char ctrl[kBatch][64];
-  std::unique_ptr<char[]> data{new char[kBatch * kMaxDatagram]};
-};
 
 void Worker::UdpBufsFree::operator()(UdpBufs* b) const { delete b; }
 
@@ -59,6 +50,8 @@ struct Flow : Handler {
   // a wildcard address answers from whatever source its routing picks (for
   // the local route that carries replies back, the client's address itself).
   bool transparent = false;
+  // Whether each direction's path takes GSO trains (cleared on the first refusal).
+  bool gso_up = true, gso_down = true;
   void OnEvent(Worker* w, uint32_t) override;
 };
 
@@ -217,31 +210,10 @@ static void CloseFlow(Worker* w, Flow* f, bool erase) {
 // Sends msgs[a, b) (already received) to a flow's target socket.
 static void SendRun(Worker* w, Flow* f, int a, int b) {
   if (!f || a >= b) return;
-  UdpBufs* u = w->ubufs.get();
-  for (int i = a; i < b; i++) {
-    msghdr& h = u->msgs[i].msg_hdr;
-    u->iov[i].iov_len = u->msgs[i].msg_len;
-    Port* p = f->l->port;
-    h.msg_name = f->transparent ? &p->target.ss : nullptr;
-    h.msg_namelen = f->transparent ? p->target.len : 0;
-    h.msg_control = nullptr;
-    h.msg_controllen = 0;
-  }
-  int i = a;
-  int retries = 0;
-  while (i < b) {
-    int n = sendmmsg(f->fd, &u->msgs[i], (unsigned)(b - i), MSG_DONTWAIT);
-    if (n > 0) {
-      i += n;
-      f->up += (uint64_t)n;
-      continue;
-    }
-    if (errno == EINTR) continue;
-    // ECONNREFUSED: an earlier datagram found no server (ICMP); this one may.
-    if (errno == ECONNREFUSED && retries++ < 2) continue;
-    // A full buffer or a failing target: the datagram is lost, as UDP allows.
-    i++;
-  }
+  Port* p = f->l->port;
+  // Bound to the client's address, the socket is not connected: name the target.
+  const sockaddr_storage* to = f->transparent ? &p->target.ss : nullptr;
+  f->up += (uint64_t)SendDatagrams(w->ubufs.get(), f->fd, a, b, to, p->target.len, nullptr, 0, &f->gso_up);
   f->last = NowMs();
 }
 
@@ -300,26 +272,7 @@ void Flow::OnEvent(Worker* w, uint32_t) {
         ctrl_len = CMSG_SPACE(sizeof local6);
       }
     }
-    for (int i = 0; i < n; i++) {
-      msghdr& h = u->msgs[i].msg_hdr;
-      u->iov[i].iov_len = u->msgs[i].msg_len;
-      h.msg_name = &client.ss;
-      h.msg_namelen = client.len;
-      h.msg_control = ctrl_len ? ctrl : nullptr;
-      h.msg_controllen = ctrl_len;
-    }
-    int i = 0;
-    while (i < n) {
-      int s = sendmmsg(l->fd, &u->msgs[i], (unsigned)(n - i), MSG_DONTWAIT);
-      if (s > 0) {
-        i += s;
-        down += (uint64_t)s;
-      } else if (s < 0 && errno == EINTR) {
-        continue;
-      } else {
-        i++;  // lost, as UDP allows
-      }
-    }
+    down += (uint64_t)SendDatagrams(u, l->fd, 0, n, &client.ss, client.len, ctrl, ctrl_len, &gso_down);
     last = NowMs();
     if (n < kBatch) return;
   }

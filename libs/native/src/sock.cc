@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -16,7 +17,9 @@
 
 namespace rk {
 
-// listenUnix(path) -> fd (close-on-exec, non-blocking, listening, backlog 128)
+// listenUnix(path) -> fd (close-on-exec, non-blocking, listening, backlog 128).
+// The socket file is made srw------- before it listens: only its owner can
+// connect (connecting needs write permission), whatever the umask.
 Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].ToString().Utf8Value();
@@ -27,7 +30,7 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   memcpy(addr.sun_path, path.c_str(), path.size());
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) throw ErrnoError(env, errno, "socket");
-  if (bind(fd, (struct sockaddr*)&addr, sizeof addr) < 0 || listen(fd, 128) < 0) {
+  if (bind(fd, (struct sockaddr*)&addr, sizeof addr) < 0 || chmod(path.c_str(), 0600) < 0 || listen(fd, 128) < 0) {
     int err = errno;
     close(fd);
     throw ErrnoError(env, err, "bind", path);

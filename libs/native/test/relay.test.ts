@@ -119,6 +119,40 @@ t.test('UDP: one flow per client, datagrams in order, flows end after the idle t
   for (const s of clients) s.close();
 });
 
+t.test('UDP: datagram boundaries and order survive batching (equal sizes go as GSO trains)', async (t) => {
+  const target = await udpEcho(t);
+  const p = relay.addPort({ proto: 'udp', listen: [{ ip: '127.0.0.1', port: 0 }], target: { ip: '127.0.0.1', port: target } });
+  t.teardown(() => relay.removePort(p.id));
+  // groups that fit the sockets' default buffers, each sent at once so the relay reads them in batches
+  const groups = [[...Array(10).fill(100), 50, ...Array(5).fill(100)], Array(20).fill(1400), [60000, 1, 0], [1, 0, 0, 5, 5, 5], [...Array(7).fill(9000), 7]];
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  t.teardown(() => s.close());
+  let got: Buffer[] = [];
+  let wake: (() => void) | undefined;
+  s.on('message', (m) => {
+    got.push(m);
+    wake?.();
+  });
+  for (const [g, sizes] of groups.entries()) {
+    got = [];
+    const sent = sizes.map((n, i) => Buffer.alloc(n, (g * 31 + i * 37) & 0xff));
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      wake = () => {
+        if (got.length === sent.length) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+    });
+    for (const b of sent) s.send(b, p.ports[0]!, '127.0.0.1');
+    await done;
+    t.equal(got.length, sent.length, `group ${g}: every datagram came back`);
+    t.ok(got.every((b, i) => b.equals(sent[i]!)), `group ${g}: each with its own size and bytes, in order`);
+  }
+});
+
 t.test('events only while debug is on; pipes bounded after use', async (t) => {
   const target = await echoServer(t);
   const p = relay.addPort({ proto: 'tcp', listen: [{ ip: '127.0.0.1', port: 0 }], target: { ip: '127.0.0.1', port: target } });

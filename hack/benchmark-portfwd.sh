@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# rk-portfwd host to host (the socat replacement) beside socat and raw
+# loopback: iperf3 TCP through each, in one run, printed as one table with
+# ratios. Loopback is the ceiling (a relay pays for a second TCP connection);
+# the target is rk-portfwd >= 2.5x socat.
+#
+#   hack/benchmark-portfwd.sh            # 3 rounds of 10 s each, median per path
+#   ROUNDS=5 SECONDS_PER_RUN=5 hack/benchmark-portfwd.sh
+#
+# Runs as the invoking user (as root: as RK_TEST_USER, default rktest). Only
+# loopback traffic. Needs iperf3, socat, python3 (hack/setup.sh installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+if [ "$(id -u)" = 0 ]; then
+  user="${RK_TEST_USER:-rktest}"
+  exec setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- \
+    env PATH="$root/node_modules/.bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME="/home/$user" \
+    ROUNDS="${ROUNDS:-3}" SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}" bash "$0" "$@"
+fi
+export PATH="$root/node_modules/.bin:$PATH"
+rounds="${ROUNDS:-3}"
+secs="${SECONDS_PER_RUN:-10}"
+for tool in iperf3 socat python3 rk-portfwd; do
+  command -v "$tool" >/dev/null || { echo "benchmark-portfwd: $tool not found: run hack/setup.sh" >&2; exit 1; }
+done
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# Free ports, chosen by the kernel.
+read -r server socatp oursp < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+
+iperf3 -s -p "$server" >/dev/null 2>&1 & pids+=($!)
+socat "TCP-LISTEN:$socatp,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:$server" 2>/dev/null & pids+=($!)
+rk-portfwd -p "127.0.0.1:$oursp:127.0.0.1:$server/tcp" & pids+=($!)
+for p in "$server" "$socatp" "$oursp"; do
+  for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.02; done
+done
+
+gbps() { # port -> Gbit/s received, or "err"
+  iperf3 -c 127.0.0.1 -p "$1" -t "$secs" -J 2>/dev/null | python3 -c '
+import json, sys
+try:
+    print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))
+except Exception:
+    print("err")'
+}
+
+declare -A runs
+for r in $(seq 1 "$rounds"); do
+  # interleaved, so that a noisy moment hits every path alike
+  for path in loopback socat rk-portfwd; do
+    case "$path" in loopback) port=$server ;; socat) port=$socatp ;; rk-portfwd) port=$oursp ;; esac
+    runs[$path]+="$(gbps "$port") "
+  done
+done
+
+python3 - "${runs[loopback]}" "${runs[socat]}" "${runs[rk-portfwd]}" "$rounds" "$secs" <<'EOF'
+import statistics, sys
+names = ["loopback (no relay)", "socat", "rk-portfwd"]
+vals = [[float(x) for x in a.split() if x != "err"] for a in sys.argv[1:4]]
+med = [statistics.median(v) if v else float("nan") for v in vals]
+print(f"iperf3 TCP host->host, {sys.argv[4]} rounds x {sys.argv[5]} s, median (all runs):")
+print(f"| {'path':<22} | {'Gbit/s':>7} | {'x socat':>7} | {'of loopback':>11} | runs")
+print(f"|{'-'*24}|{'-'*9}|{'-'*9}|{'-'*13}|------")
+for n, m, v in zip(names, med, vals):
+    print(f"| {n:<22} | {m:7.2f} | {m/med[1]:7.2f} | {m/med[0]*100:10.0f}% | {' '.join(f'{x:.1f}' for x in v)}")
+EOF
