@@ -168,21 +168,17 @@ rk-unshare --user --net --map-auto --state-dir "$pstate" -- \
 ns_pid=$!
 for _ in $(seq 1 500); do [ -e "$pstate/child_pid" ] && break; sleep 0.01; done
 child="$(cat "$pstate/child_pid")"
-read -r p_ours p_socat p_api < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+p_ours="$(free_port)"; p_socat="$(free_port)"; p_api="$(free_port)"
 rk-portfwd --state-dir "$pstate" -p "127.0.0.1:$p_ours:8000/tcp" 2>"$work/portfwd-err" &
 fwd_pid=$!
 socat "TCP-LISTEN:$p_socat,bind=127.0.0.1,reuseaddr,fork" \
-  EXEC:"nsenter -U -n --preserve-credentials -t $child socat STDIO TCP\:127.0.0.1\:8000" 2>/dev/null &
+  EXEC:"nsenter -U -n --preserve-credentials -t $child socat STDIO TCP\:127.0.0.1\:8000" 2>"$work/socat-err" &
 socat_pid=$!
 for p in "$p_ours" "$p_socat"; do
   for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$p/hello.txt" && break; sleep 0.05; done
 done
 ours="$(curl -sS "http://127.0.0.1:$p_ours/hello.txt")" || fail "rk-portfwd: no HTTP: $(cat "$work/portfwd-err")"
-theirs="$(curl -sS "http://127.0.0.1:$p_socat/hello.txt")" || fail "socat + nsenter: no HTTP"
+theirs="$(curl -sS "http://127.0.0.1:$p_socat/hello.txt")" || fail "socat + nsenter: no HTTP on 127.0.0.1:$p_socat: $(cat "$work/socat-err")"
 [ "$ours" = "$theirs" ] && [ "$ours" = "hello from the host" ] || fail "rk-portfwd gave '$ours', socat + nsenter '$theirs'"
 id="$(rootlessctl --socket "$pstate/api.sock" add-ports "127.0.0.1:$p_api:8000/tcp")" || fail "rootlessctl add-ports"
 [ "$(curl -sS "http://127.0.0.1:$p_api/hello.txt")" = "hello from the host" ] || fail "no HTTP through the port added at run time"

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { asUser, attackerUser, binDir, needsRoot, run, start, tempDir, testUser, waitFor } from './harness.js';
+import { asUser, attackerUser, binDir, needsRoot, repoRoot, run, start, tempDir, testUser, waitFor } from './harness.js';
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const sh = (argv: string[]) => argv.map(q).join(' ');
@@ -26,8 +26,15 @@ setInterval(() => {}, 1000);`;
 function namesSeenInTmp(victim: string[][]): { names: string[]; codes: string; stderr: string } {
   const watcher = sh(asUser([process.execPath, '-e', WATCH, '/tmp'], attackerUser));
   const runs = victim.map((argv) => `${sh(asUser(argv, testUser))} >/dev/null 2>>/run/rk-sec-err.$$ </dev/null; echo "rc=$?" >&2`).join('\n');
+  // A checkout under /tmp (a clone made there) stays reachable: bound back
+  // into the fresh /tmp from the old one, before the attacker watches.
+  const inTmp = repoRoot.startsWith('/tmp/') ? q(repoRoot.slice('/tmp/'.length)) : '';
+  const keepRepo = inTmp ? `mkdir -p /tmp/${inTmp} && mount --bind /proc/self/fd/9/${inTmp} /tmp/${inTmp} || exit 1` : '';
   const script = `set -u
+exec 9</tmp
 mount -t tmpfs -o mode=1777 rk-sec-tmp /tmp
+${keepRepo}
+exec 9<&-
 ${watcher} &
 w=$!
 while [ ! -d /tmp/.watch-ready ]; do sleep 0.01; done
