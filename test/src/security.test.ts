@@ -27,14 +27,13 @@ function namesSeenInTmp(victim: string[][]): { names: string[]; codes: string; s
   const watcher = sh(asUser([process.execPath, '-e', WATCH, '/tmp'], attackerUser));
   const runs = victim.map((argv) => `${sh(asUser(argv, testUser))} >/dev/null 2>>/run/rk-sec-err.$$ </dev/null; echo "rc=$?" >&2`).join('\n');
   // A checkout under /tmp (a clone made there) stays reachable: bound back
-  // into the fresh /tmp from the old one, before the attacker watches.
+  // into the fresh /tmp from the old one (kept on /mnt meanwhile; mount(8)
+  // resolves /proc/self/fd links by name), before the attacker watches.
   const inTmp = repoRoot.startsWith('/tmp/') ? q(repoRoot.slice('/tmp/'.length)) : '';
-  const keepRepo = inTmp ? `mkdir -p /tmp/${inTmp} && mount --bind /proc/self/fd/9/${inTmp} /tmp/${inTmp} || exit 1` : '';
   const script = `set -u
-exec 9</tmp
+${inTmp ? 'mount --bind /tmp /mnt || exit 1' : ''}
 mount -t tmpfs -o mode=1777 rk-sec-tmp /tmp
-${keepRepo}
-exec 9<&-
+${inTmp ? `mkdir -p /tmp/${inTmp} && mount --bind /mnt/${inTmp} /tmp/${inTmp} && umount -l /mnt || exit 1` : ''}
 ${watcher} &
 w=$!
 while [ ! -d /tmp/.watch-ready ]; do sleep 0.01; done
