@@ -21,7 +21,8 @@ info() { echo "[test.sh] $*"; }
 fail() { echo "[test.sh] FAIL: $*"; exit 1; }
 
 work="$(mktemp -d /tmp/rk-test-sh.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+# On any exit (a failure too): stop what this script started, then remove its files.
+trap 'jobs -p | xargs -r kill 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 state="$work/state"
 probe='cat /proc/self/uid_map; echo ---; cat /proc/self/gid_map; echo ---; cat /proc/self/setgroups; echo ---; id -u; touch /etc/rk-test-sh && echo etc-writable; ls -l /etc/passwd | sed "s/.*-> //"'
 
