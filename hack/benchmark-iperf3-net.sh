@@ -5,9 +5,12 @@
 # --net=DRIVER) beside upstream's rootlesskit with slirp4netns and beside
 # pasta, with each run's memory (RSS of rootlesskit and every helper process
 # it started, summed, sampled mid-run). Prints one table; ratios are against
-# upstream rootlesskit + slirp4netns at the same MTU.
+# upstream rootlesskit + slirp4netns at the same MTU. Every driver runs once per
+# round, rounds interleaved (a noisy moment hits all alike); the table shows
+# each driver's median, the runs follow it.
 # Run as a user with subuid/subgid entries; as root it re-runs as RK_TEST_USER.
-# DURATION (seconds per run, default 10), DRIVERS (default: every driver here).
+# DURATION (seconds per run, default 10), ROUNDS (default 3), DRIVERS (default:
+# every driver here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -15,10 +18,11 @@ if [ "$(id -u)" = 0 ]; then
   user="${RK_TEST_USER:-rktest}"
   exec setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- \
     env PATH="$root/node_modules/.bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME="/home/$user" \
-    DURATION="${DURATION:-10}" DRIVERS="${DRIVERS:-}" OUT="${OUT:-}" bash "$0" "$@"
+    DURATION="${DURATION:-10}" ROUNDS="${ROUNDS:-3}" DRIVERS="${DRIVERS:-}" OUT="${OUT:-}" bash "$0" "$@"
 fi
 export PATH="$root/node_modules/.bin:$PATH"
 duration="${DURATION:-10}"
+rounds="${ROUNDS:-3}"
 drivers="${DRIVERS:-slirp4netns builtin pasta}"
 work="$(mktemp -d /tmp/rk-bench-net.XXXXXX)"
 read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
@@ -55,20 +59,34 @@ PY
 
 client="iperf3 -c GW -p $port -t $duration -J"
 declare -A result
-for mtu in 1500 65520; do
-  result[upstream,$mtu]="$(run upstream "$mtu" /usr/bin/rootlesskit --net=slirp4netns --mtu="$mtu" sh -c "${client/GW/10.0.2.2}")"
-  for d in $drivers; do
-    case "$d" in
-      pasta)
-        # pasta alone (Debian passt): its own namespace; the host's gateway address maps to the host.
-        gw="$(ip route show default | awk '{print $3; exit}')"
-        result[pasta,$mtu]="$(run pasta "$mtu" pasta --config-net --mtu "$mtu" -q -- sh -c "${client/GW/$gw}")" ;;
-      *)
-        result[$d,$mtu]="$(run "$d" "$mtu" rootlesskit --net="$d" --mtu="$mtu" sh -c "${client/GW/10.0.2.2}")" ;;
-    esac
+for round in $(seq 1 "$rounds"); do
+  for mtu in 1500 65520; do
+    result[upstream,$mtu]+="$(run upstream "$mtu" /usr/bin/rootlesskit --net=slirp4netns --mtu="$mtu" sh -c "${client/GW/10.0.2.2}");"
+    for d in $drivers; do
+      case "$d" in
+        pasta)
+          # pasta alone (Debian passt): its own namespace; the host's gateway address maps to the host.
+          gw="$(ip route show default | awk '{print $3; exit}')"
+          result[pasta,$mtu]+="$(run pasta "$mtu" pasta --config-net --mtu "$mtu" -q -- sh -c "${client/GW/$gw}");" ;;
+        *)
+          result[$d,$mtu]+="$(run "$d" "$mtu" rootlesskit --net="$d" --mtu="$mtu" sh -c "${client/GW/10.0.2.2}");" ;;
+      esac
+    done
   done
 done
 
+# "g m;g m;..." -> "median_gbps median_mb" ("-" when no run succeeded)
+median() {
+  python3 - "$1" <<'PY'
+import sys
+runs = [r.split() for r in sys.argv[1].split(";") if r.strip()]
+def med(xs, fmt):
+    xs = sorted(float(x) for x in xs if x != "-")
+    return fmt % xs[len(xs) // 2] if xs else "-"
+print(med([r[0] for r in runs], "%.2f"), med([r[1] for r in runs], "%.1f"))
+PY
+}
+runs_of() { echo "$1" | tr ';' '\n' | awk 'NF { printf "%s%s", sep, $1; sep = " " }'; }
 {
   printf '%-34s %12s %8s %12s %8s %10s\n' "driver" "Gbps@1500" "ratio" "Gbps@65520" "ratio" "MB(65520)"
   for k in upstream $drivers; do
@@ -77,12 +95,17 @@ done
       pasta) label="pasta (Debian passt, alone)" ;;
       *) label="ours --net=$k" ;;
     esac
-    read -r g1 m1 <<<"${result[$k,1500]}"
-    read -r g2 m2 <<<"${result[$k,65520]}"
-    read -r u1 _ <<<"${result[upstream,1500]}"
-    read -r u2 _ <<<"${result[upstream,65520]}"
+    read -r g1 m1 <<<"$(median "${result[$k,1500]}")"
+    read -r g2 m2 <<<"$(median "${result[$k,65520]}")"
+    read -r u1 _ <<<"$(median "${result[upstream,1500]}")"
+    read -r u2 _ <<<"$(median "${result[upstream,65520]}")"
     r1="$(python3 -c "print(f'{$g1/$u1:.2f}')" 2>/dev/null || echo -)"
     r2="$(python3 -c "print(f'{$g2/$u2:.2f}')" 2>/dev/null || echo -)"
     printf '%-34s %12s %8s %12s %8s %10s\n' "$label" "$g1" "$r1" "$g2" "$r2" "$m2"
+  done
+  echo
+  echo "Medians of $rounds interleaved rounds of ${duration} s. Runs (Gbps@1500 | Gbps@65520):"
+  for k in upstream $drivers; do
+    printf '  %-12s %s | %s\n' "$k" "$(runs_of "${result[$k,1500]}")" "$(runs_of "${result[$k,65520]}")"
   done
 } | tee "${OUT:-/dev/null}"

@@ -6,7 +6,7 @@
 //
 //   node hack/benchmarks-doc.mjs            # full runs (minutes; on a quiet machine)
 //   node hack/benchmarks-doc.mjs --quick    # short runs, to check the whole chain
-//   node hack/benchmarks-doc.mjs --only startup,iperf3-net
+//   node hack/benchmarks-doc.mjs --only startup,iperf3-net   # re-runs these; keeps the page's other sections
 //
 // A benchmark script prints one table, either as a markdown table (lines
 // "| a | b |", a "|---|" line under the header) or as aligned columns (a
@@ -38,7 +38,7 @@ const BENCHMARKS = [
     script: 'hack/benchmark-iperf3-net.sh',
     title: 'Network drivers: egress throughput',
     about: 'iperf3 from inside the namespace to a server on the host\'s 127.0.0.1 (through the gateway), MTU 1500 and 65520; ours beside upstream rootlesskit + slirp4netns and pasta alone. Memory: RSS of rootlesskit and its helpers mid-run.',
-    quickEnv: { DURATION: '2' },
+    quickEnv: { DURATION: '2', ROUNDS: '1' },
   },
   {
     name: 'portfwd',
@@ -143,9 +143,24 @@ function machine() {
   return `${cpu.length} × ${cpu[0]?.model?.trim() ?? 'CPU'}, Linux ${release()}, ${os}, Node ${process.versions.node}`;
 }
 
+/** A section of the current page (for --only: the benchmarks not re-run stay as they were). */
+function previousSection(title) {
+  const file = join(root, 'docs', 'benchmarks.md');
+  if (!existsSync(file)) return undefined;
+  const page = readFileSync(file, 'utf8');
+  const start = page.indexOf(`\n## ${title}\n`);
+  if (start < 0) return undefined;
+  const end = page.indexOf('\n## ', start + 1);
+  return page.slice(start + 1, end < 0 ? undefined : end + 1);
+}
+
 const sections = [];
 for (const b of BENCHMARKS) {
-  if (only && !only.includes(b.name)) continue;
+  if (only && !only.includes(b.name)) {
+    const kept = previousSection(b.title);
+    if (kept) sections.push(kept);
+    continue;
+  }
   if (!existsSync(join(root, b.script))) {
     sections.push(`## ${b.title}\n\n${b.about}\n\n*Not run: \`${b.script}\` is not in this checkout.*\n`);
     continue;
