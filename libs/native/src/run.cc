@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,23 @@ struct RunResult {
   int status = 0;
   std::string output;
 };
+
+// execvp reports EACCES when a PATH entry could not be searched (a directory
+// of another user's, kept on PATH by su) even if the name exists nowhere:
+// that is "not found" to the user, as the shell says.
+static bool OnPath(const std::string& name) {
+  const char* path = getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/bin:/usr/bin";
+  size_t start = 0;
+  for (;;) {
+    size_t end = dirs.find(':', start);
+    std::string dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    struct stat st;
+    if (stat(((dir.empty() ? std::string(".") : dir) + "/" + name).c_str(), &st) == 0) return true;
+    if (end == std::string::npos) return false;
+    start = end + 1;
+  }
+}
 
 static RunResult RunBlocking(const std::string& file, const std::vector<std::string>& argv) {
   RunResult r;
@@ -56,6 +74,7 @@ static RunResult RunBlocking(const std::string& file, const std::vector<std::str
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(p[1]);
+  if (err == EACCES && file.find('/') == std::string::npos && !OnPath(file)) err = ENOENT;
   if (err != 0) {
     close(p[0]);
     r.spawn_err = err;

@@ -41,6 +41,16 @@ t.test('a missing program: error ENOENT naming it, no status', async (t) => {
   t.match(bare.error, { code: 'ENOENT', path: 'rk-no-such-program' }, 'a bare name not on PATH');
 });
 
+t.test('a PATH entry that cannot be searched does not turn "not found" into EACCES', { skip: process.getuid?.() === 0 && 'root searches every directory' }, async (t) => {
+  const d = mkdtempSync(join(tmpdir(), 'rk-native-run-'));
+  t.teardown(() => { chmodSync(d, 0o700); rmSync(d, { recursive: true, force: true }); });
+  chmodSync(d, 0);
+  withEnv(t, 'PATH', `${d}:${process.env.PATH}`);
+  const r = await runProgram('rk-no-such-program', ['rk-no-such-program']);
+  t.match(r.error, { code: 'ENOENT', path: 'rk-no-such-program' });
+  t.same(await runProgram('echo', ['echo', 'hi']), { output: 'hi\n', code: 0 }, 'a program after it is still found');
+});
+
 t.test('a bare name is looked up on PATH; the environment is ours', async (t) => {
   const d = mkdtempSync(join(tmpdir(), 'rk-native-run-'));
   t.teardown(() => rmSync(d, { recursive: true, force: true }));
