@@ -14,19 +14,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-if [ "$(id -u)" = 0 ]; then
-  user="${RK_TEST_USER:-rktest}"
-  exec setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- \
-    env PATH="$root/node_modules/.bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME="/home/$user" \
-    DURATION="${DURATION:-10}" ROUNDS="${ROUNDS:-3}" DRIVERS="${DRIVERS:-}" OUT="${OUT:-}" bash "$0" "$@"
-fi
+. hack/script-lib.sh
+RK_PASS_ENV="DURATION ROUNDS DRIVERS OUT" as_test_user "$@"
 export PATH="$root/node_modules/.bin:$PATH"
 duration="${DURATION:-10}"
 rounds="${ROUNDS:-3}"
 drivers="${DRIVERS:-slirp4netns builtin pasta}"
 work="$(mktemp -d /tmp/rk-bench-net.XXXXXX)"
-read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-port=$((lo - 12000 + RANDOM % 12000))  # below the ephemeral range
+port="$(free_port)"
 iperf3 -s -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT

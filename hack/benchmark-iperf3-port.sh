@@ -14,13 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-if [ "$(id -u)" = 0 ]; then
-  user="${RK_TEST_USER:-rktest}"
-  exec setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- \
-    env PATH="$root/node_modules/.bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME="/home/$user" \
-    ROUNDS="${ROUNDS:-3}" SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}" UDP_LEN="${UDP_LEN:-1200}" \
-    OURS_NET="${OURS_NET:-none}" bash "$0" "$@"
-fi
+. hack/script-lib.sh
+RK_PASS_ENV="ROUNDS SECONDS_PER_RUN UDP_LEN OURS_NET" as_test_user "$@"
 export PATH="$root/node_modules/.bin:$PATH"
 rounds="${ROUNDS:-3}"
 secs="${SECONDS_PER_RUN:-10}"
@@ -40,11 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r loopp oursp theirsp < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+loopp="$(free_port)"; oursp="$(free_port)"; theirsp="$(free_port)"
 
 iperf3 -s -p "$loopp" >/dev/null 2>&1 & pids+=($!)
 rootlesskit --state-dir "$work/ours" --net="$oursnet" --port-driver=builtin \

@@ -12,12 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-if [ "$(id -u)" = 0 ]; then
-  user="${RK_TEST_USER:-rktest}"
-  exec setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- \
-    env PATH="$root/node_modules/.bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME="/home/$user" \
-    ROUNDS="${ROUNDS:-3}" SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}" bash "$0" "$@"
-fi
+. hack/script-lib.sh
+RK_PASS_ENV="ROUNDS SECONDS_PER_RUN" as_test_user "$@"
 export PATH="$root/node_modules/.bin:$PATH"
 rounds="${ROUNDS:-3}"
 secs="${SECONDS_PER_RUN:-10}"
@@ -30,11 +26,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 # Free ports, chosen by the kernel.
-read -r server socatp oursp < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+server="$(free_port)"; socatp="$(free_port)"; oursp="$(free_port)"
 
 iperf3 -s -p "$server" >/dev/null 2>&1 & pids+=($!)
 socat "TCP-LISTEN:$socatp,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:$server" 2>/dev/null & pids+=($!)

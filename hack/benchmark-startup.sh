@@ -6,11 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-if [ "$(id -u)" = 0 ]; then
-  user="${RK_TEST_USER:-rktest}"
-  exec setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- \
-    env PATH="/usr/sbin:/usr/bin:/sbin:/bin" HOME="/home/$user" RUNS="${RUNS:-40}" bash "$0" "$@"
-fi
+. hack/script-lib.sh
+RK_PASS_ENV="RUNS" as_test_user "$@"
 runs="${RUNS:-40}"
 ours="$root/node_modules/.bin/rootlesskit"
 json="$(mktemp /tmp/rk-bench.XXXXXX.json)"

@@ -95,20 +95,8 @@ wait_exit() {
   set -e
 }
 
-# A TCP port no socket uses right now, below the kernel's ephemeral range
-# (where no client connection can take it before we listen).
-free_port() {
-  local p lo
-  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-  for _ in $(seq 1 50); do
-    p=$((lo - 12000 + RANDOM % 12000))
-    if ! ss -Htan "sport = :$p" | grep -q .; then
-      echo "$p"
-      return
-    fi
-  done
-  fail "no free TCP port found"
-}
+# free_port (a port below the ephemeral range that no socket uses now).
+. "$RK_REPO/hack/script-lib.sh"
 
 # `pids_of_tree PID`: PID and every descendant, one a line.
 pids_of_tree() {

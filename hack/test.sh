@@ -11,11 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-if [ "$(id -u)" = 0 ]; then
-  user="${RK_TEST_USER:-rktest}"
-  exec setpriv --reuid="$user" --regid="$user" --init-groups --reset-env -- \
-    env PATH="$root/node_modules/.bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME="/home/$user" bash "$0" "$@"
-fi
+. hack/script-lib.sh
+as_test_user "$@"
 export PATH="$root/node_modules/.bin:$PATH"
 info() { echo "[test.sh] $*"; }
 fail() { echo "[test.sh] FAIL: $*"; exit 1; }
@@ -60,11 +57,6 @@ info "PASS: the composed pipeline, our rootlesskit and Debian's rootlesskit agre
 #    resolv.conf/hosts/net.json written, then the gate opens) -> rk-copyup
 #    (copy-up, fresh /sys, resolv.conf/hosts bound) -> CMD; compared with what
 #    rootlesskit --net=DRIVER shows.
-free_port() { # below the kernel's ephemeral range, where no client's port can take it
-  local p lo
-  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-  while :; do p=$((lo - 12000 + RANDOM % 12000)); ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }; done
-}
 port="$(free_port)"
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work" >/dev/null 2>&1 &
 http_pid=$!
