@@ -7,10 +7,13 @@ source "$(dirname "$0")/integration-lib.sh"
 begin "$@"
 say "testing $ROOTLESSKIT"
 
+n=0
 for mode in "--pidns --reaper=true" "--reaper=false"; do
   rm -f "$RK_TMP/running"
+  n=$((n + 1))
+  # The state dir under RK_TMP: a SIGKILLed rootlesskit cannot remove its own.
   # shellcheck disable=SC2086
-  bg_job /dev/null "$RK_TMP/err" "$ROOTLESSKIT" $mode \
+  bg_job /dev/null "$RK_TMP/err" "$ROOTLESSKIT" --state-dir "$RK_TMP/state-$n" $mode \
     bash -c "trap '' TERM HUP; echo >'$RK_TMP/running'; while :; do sleep 1; done"
   rk=$BG_PID
   wait_until 20 test -e "$RK_TMP/running" || fail "$mode: CMD did not start: $(cat "$RK_TMP/err")"
