@@ -12,6 +12,7 @@
         "src/run.cc",
         "src/watch.cc",
         "src/sock.cc",
+        "src/loopback_tcp.cc",
         "src/netlink.cc",
         "src/nsexec.cc",
         "src/slirp_csum.cc",

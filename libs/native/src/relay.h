@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "loopback_tcp.h"
 #include "nsexec.h"
 
 namespace rk {
@@ -262,9 +263,6 @@ int64_t NowMs();
 // Returns 0 or an errno (the socket is still usable unbound then).
 int BindTransparent(int fd, const Addr& client);
 void SetNoDelay(int fd);
-// For a connection over loopback: a congestion control that does not pace
-// (cubic, else reno). See relay_addr.cc.
-void UseLoopbackCongestion(int fd);
 // Whether `target` is a local address of the namespace `sock_fd_family`
 // sockets are made in: a UDP socket `udp` (unbound) is connected to it and
 // its chosen source compared. Closes udp.

@@ -137,18 +137,6 @@ int BindTransparent(int fd, const Addr& client) {
   return 0;
 }
 
-// Over loopback a connection has no path to probe: BBR (a common system
-// default) paces it with an hrtimer per burst (tcp_pace_kick: tens of
-// thousands of timer interrupts a second) and halves what a relay moves.
-// cubic needs CAP_NET_ADMIN in the socket's namespace unless the admin
-// allowed it (we have it in the child's namespace); reno is always allowed.
-void UseLoopbackCongestion(int fd) {
-  static const char kCubic[] = "cubic";
-  static const char kReno[] = "reno";
-  if (setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, kCubic, sizeof kCubic - 1) == 0) return;
-  setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, kReno, sizeof kReno - 1);
-}
-
 bool IsLocalTarget(int udp, const Addr& target) {
   bool local = target.IsLoopback();
   if (!local && connect(udp, reinterpret_cast<const sockaddr*>(&target.ss), target.len) == 0) {

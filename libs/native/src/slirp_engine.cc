@@ -83,7 +83,14 @@ struct SlirpCallbacks {
   }
   // A socket libslirp just made may reuse the number of one it closed
   // without telling us: forget what epoll had for that number.
-  static void RegisterPollFd(int fd, void* opaque) { static_cast<SlirpEngine*>(opaque)->ForgetFd(fd); }
+  static void RegisterPollFd(int fd, void* opaque) {
+    auto* e = static_cast<SlirpEngine*>(opaque);
+    e->ForgetFd(fd);
+    if (fd >= 0) {
+      if ((size_t)fd >= e->fresh_.size()) e->fresh_.resize((size_t)fd + 64, 0);
+      e->fresh_[fd] = 1;
+    }
+  }
   static void UnregisterPollFd(int fd, void* opaque) { static_cast<SlirpEngine*>(opaque)->ForgetFd(fd); }
   // libslirp calls this on our own thread; the next round re-reads its wants.
   static void Notify(void*) {}

@@ -95,6 +95,7 @@ class SlirpEngine {
   std::vector<uint32_t> seen_round_;
   std::vector<int> registered_fds_;  // fds that may be registered
   std::vector<uint8_t> listed_;       // by fd: in registered_fds_
+  std::vector<uint8_t> fresh_;        // by fd: a socket libslirp made and we have not looked at
   std::vector<uint8_t> revents_;      // SLIRP_POLL_* this round
   std::vector<int> ready_fds_;
   uint32_t round_ = 0;

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 
+#include "loopback_tcp.h"
 #include "slirp_engine.h"
 
 namespace rk {
@@ -86,6 +87,14 @@ void SlirpEngine::SyncPollSet() {
       listed_.resize(n, 0);
     }
     seen_round_[w.fd] = round_;
+    if ((size_t)w.fd < fresh_.size() && fresh_[w.fd]) {
+      // libslirp registers a socket before it connects it; by its first poll
+      // the local address is known: a connection to the host's loopback
+      // (the gateway's host-loopback mapping) gets a congestion control
+      // that does not pace (see loopback_tcp.h).
+      fresh_[w.fd] = 0;
+      if (LocalAddressIsLoopback(w.fd)) UseLoopbackCongestion(w.fd);
+    }
     uint32_t have = registered_[w.fd];
     if (have == w.events) continue;
     struct epoll_event ev;
