@@ -38,6 +38,19 @@ t.test('slirp4netns: a driver that dies mid-run is reported, rootlesskit exits 1
   t.notOk(existsSync(s), 'state dir removed');
 });
 
+t.test('slirp4netns: sandbox and seccomp off unless asked for (upstream\'s default), on with auto', async (t) => {
+  const started = (extra: string[]) => {
+    const r = run(['rootlesskit', '--debug', '--net=slirp4netns', '--disable-host-loopback', ...extra, 'true']);
+    t.equal(r.code, 0, r.stderr);
+    return /debug: started (slirp4netns [^\n]*)/.exec(r.stderr)?.[1] ?? '';
+  };
+  const plain = started([]);
+  t.match(plain, /^slirp4netns --mtu 65520 /);
+  t.notMatch(plain, /--enable-sandbox|--enable-seccomp/);
+  const auto = started(['--slirp4netns-sandbox=auto', '--slirp4netns-seccomp=auto']);
+  t.match(auto, /--enable-sandbox --enable-seccomp/);
+});
+
 t.test('slirp4netns: bad input', async (t) => {
   const missing = run(['rootlesskit', '--net=slirp4netns', '--slirp4netns-binary=/nonexistent/slirp4netns', 'true']);
   t.equal(missing.code, 1);
