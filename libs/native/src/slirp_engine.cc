@@ -115,6 +115,8 @@ static const SlirpCb kCallbacks = [] {
 // An address of the network for libslirp's own DNS forwarder when the
 // namespace's DNS address is the gateway itself (libslirp would refuse every
 // other port of an address that is also its nameserver).
+constexpr uint16_t kClampedMss = 1460;  // what MTU 1500 gives IPv4
+
 static in_addr SpareAddress(const EngineOptions& o) {
   uint32_t net = ntohl(o.network.s_addr), mask = ntohl(o.netmask.s_addr);
   for (uint32_t i = 3; i < (~mask); i++) {
@@ -146,6 +148,11 @@ SlirpEngine* SlirpEngine::Create(const EngineOptions& o, int* err, std::string* 
   e->rules_.mtu = o.mtu;
   e->rules_.vnet_hdr = o.vnet_hdr;
   e->rules_.slirp_mtu = o.vnet_hdr ? std::max(o.mtu, kBigMtu) : o.mtu;
+  // With TSO the namespace's MSS costs nothing per frame; above MTU 1500 its
+  // MSS would no longer fit libslirp's 64 KiB window more than once (see
+  // slirp_frame.h). Measured at MTU 65520, uploads through the engine in one
+  // run: 3.2-7.4 Gbit/s unclamped, 10.2-10.8 clamped to 1460.
+  if (o.vnet_hdr && o.mtu > 1500) e->rules_.mss_clamp = kClampedMss;
   in_addr nameserver = o.dns.s_addr == o.host.s_addr ? SpareAddress(o) : o.dns;
   if (o.dns_upstream) {
     e->rules_.dns_nat = true;

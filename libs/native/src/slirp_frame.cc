@@ -100,6 +100,24 @@ void Translate(uint8_t* f, const Packet& p, size_t addr_off, uint32_t addr, size
   PatchField(ip, addr_off, &addr, 4, ip + 10);
 }
 
+// The offset of the MSS option's value in a TCP SYN, or 0.
+size_t MssOption(const uint8_t* f, const Packet& p) {
+  if (p.proto != IPPROTO_TCP || !(f[p.l4 + 13] & 0x02)) return 0;
+  size_t i = p.l4 + 20, end = p.l4 + p.l4len;
+  while (i < end) {
+    uint8_t kind = f[i];
+    if (kind == 0) break;  // end of options
+    if (kind == 1) {       // padding
+      i++;
+      continue;
+    }
+    if (i + 1 >= end || f[i + 1] < 2 || i + f[i + 1] > end) break;
+    if (kind == 2 && f[i + 1] == 4) return i + 2;
+    i += f[i + 1];
+  }
+  return 0;
+}
+
 }  // namespace
 
 bool InboundFrame(const FrameRules& r, const VnetHdr* h, uint8_t* f, size_t len) {
@@ -129,7 +147,7 @@ void BuildOutbound(const FrameRules& r, const uint8_t* f, size_t len, OutboundFr
   out->gso = false;
   size_t head = 0;  // bytes of f copied into out->head (and patched there)
   Packet p;
-  bool l4 = (r.vnet_hdr || r.dns_nat) && Parse(f, len, &p) && IsTcpOrUdp(p);
+  bool l4 = (r.vnet_hdr || r.dns_nat || r.mss_clamp) && Parse(f, len, &p) && IsTcpOrUdp(p);
   if (l4 && r.dns_nat && p.family == 4) {
     uint32_t src;
     memcpy(&src, f + kEth + 12, 4);
@@ -139,6 +157,17 @@ void BuildOutbound(const FrameRules& r, const uint8_t* f, size_t len, OutboundFr
       head = p.l4 + p.l4len;
       memcpy(out->head, f, head);
       Translate(out->head, p, 12, r.dns_addr, 0, htons(53));
+    }
+  }
+  if (l4 && r.mss_clamp) {
+    size_t at = MssOption(f, p);
+    if (at && Be16(f + at) > r.mss_clamp) {
+      if (!head) {
+        head = p.l4 + p.l4len;
+        memcpy(out->head, f, head);
+      }
+      uint16_t mss = htons(r.mss_clamp);
+      PatchField(out->head + p.l4, at - p.l4, &mss, 2, L4Check(out->head, p));
     }
   }
   if (r.vnet_hdr) {

@@ -6,6 +6,10 @@
 //   Frames to the namespace carry "checksum valid", and a TCP segment larger
 //   than the link MTU goes out as one GSO frame that the kernel cuts up (the
 //   namespace's TCP sees what GRO would have made of MSS-sized segments).
+// - MSS clamp: libslirp does no TCP window scaling, so its window is 64 KiB;
+//   at a link MTU near 64 KiB one segment would fill it (stop and wait). Its
+//   SYNs offer the namespace a smaller MSS, so that several segments fit in
+//   the window (with TSO they still leave as 64 KiB frames).
 // - DNS redirection: the namespace's DNS address (port 53, UDP and TCP) is
 //   translated to another address and port, and replies back, statelessly.
 #pragma once
@@ -38,6 +42,8 @@ struct FrameRules {
   uint32_t dns_addr = 0;
   uint32_t dns_target = 0;
   uint16_t dns_target_port = 0;
+  // TCP MSS that libslirp's SYNs offer the namespace at most (0: as they are).
+  uint16_t mss_clamp = 0;
 };
 
 // Prepares a frame read from the tap (hdr: its virtio-net header, or null)
