@@ -18,6 +18,10 @@ if [ -z "${ROOTLESSCTL:-}" ]; then
   [ -x "$ROOTLESSCTL" ] || ROOTLESSCTL="$RK_BIN/rootlessctl"
 fi
 RK_TEST_USER="${RK_TEST_USER:-rktest}"
+# System daemons the scripts run (dockerd, uuidd) live in /usr/sbin, which a
+# normal user's PATH lacks on Debian (dockerd-rootless.sh looks dockerd up on
+# PATH too).
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" ;; esac
 RK_SCRIPT="$(basename "$0" .sh)"
 
 say() { printf '[%s] %s\n' "$RK_SCRIPT" "$*"; }
