@@ -15,10 +15,7 @@ void UseLoopbackCongestion(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, kReno, sizeof kReno - 1);
 }
 
-bool LocalAddressIsLoopback(int fd) {
-  sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
+bool IsLoopbackAddress(const sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET) {
     return (ntohl(reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr.s_addr) >> 24) == 127;
   }
@@ -28,6 +25,12 @@ bool LocalAddressIsLoopback(int fd) {
     return IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127;
   }
   return false;
+}
+
+bool LocalAddressIsLoopback(int fd) {
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  return getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && IsLoopbackAddress(ss);
 }
 
 }  // namespace rk

@@ -1,6 +1,7 @@
 // TCP over loopback, shared by the relay (relay_*.cc) and the NAT engine
 // (slirp_loop.cc): both make connections to the host's own addresses.
 #pragma once
+#include <sys/socket.h>
 
 namespace rk {
 
@@ -12,8 +13,11 @@ namespace rk {
 // namespace); reno is always allowed.
 void UseLoopbackCongestion(int fd);
 
-// Whether the socket's own (bound or connect-chosen) address is a loopback
-// address (127.0.0.0/8, ::1, or v4-mapped 127.x).
+// Whether an address is a loopback address: 127.0.0.0/8, ::1, or a
+// v4-mapped 127.x.
+bool IsLoopbackAddress(const struct sockaddr_storage& ss);
+
+// Whether the socket's own (bound or connect-chosen) address is one.
 bool LocalAddressIsLoopback(int fd);
 
 }  // namespace rk

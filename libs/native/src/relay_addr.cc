@@ -17,14 +17,7 @@ uint16_t Addr::port() const {
   return 0;
 }
 
-bool Addr::IsLoopback() const {
-  Addr a = Unmapped();
-  if (a.ss.ss_family == AF_INET) {
-    return (ntohl(reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_addr.s_addr) >> 24) == 127;
-  }
-  if (a.ss.ss_family == AF_INET6) return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_addr);
-  return false;
-}
+bool Addr::IsLoopback() const { return IsLoopbackAddress(ss); }
 
 Addr Addr::Unmapped() const {
   if (ss.ss_family != AF_INET6) return *this;

@@ -73,6 +73,18 @@ static void Report(int fd, int32_t kind, int32_t stage, int32_t err, int32_t sta
   do n = write(fd, rec, sizeof rec); while (n < 0 && errno == EINTR);
 }
 
+// Waits for the parent's byte on the gate. The parent closed it (abort) or
+// died: CMD never runs.
+static void WaitAtGate(int gate, int report) {
+  char c;
+  ssize_t n;
+  do n = read(gate, &c, 1); while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    Report(report, kError, kStageGate, n == 0 ? ECANCELED : errno, 0);
+    _exit(1);
+  }
+}
+
 static pid_t RawFork(unsigned long flags) {
   return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
 }
@@ -214,14 +226,7 @@ static void CloseOtherFds(const SpawnSpec& s, int gate, int report) {
     if (!(s.clone_flags & CLONE_NEWPID) && getppid() != s.parent_pid) _exit(1);
   }
   if (s.gate) {
-    char c;
-    ssize_t n;
-    do n = read(gate, &c, 1); while (n < 0 && errno == EINTR);
-    if (n != 1) {
-      // The parent closed the gate (abort) or died: CMD never runs.
-      Report(report, kError, kStageGate, n == 0 ? ECANCELED : errno, 0);
-      _exit(1);
-    }
+    WaitAtGate(gate, report);
     if (!s.hold_after_plan) close(gate);
   }
   int failed = -1;
@@ -233,13 +238,7 @@ static void CloseOtherFds(const SpawnSpec& s, int gate, int report) {
   if (s.gate && s.hold_after_plan) {
     // The mounts are done: the parent may now say so (child_pid), then let us exec.
     Report(report, kPlanDone, 0, 0, 0);
-    char c;
-    ssize_t n;
-    do n = read(gate, &c, 1); while (n < 0 && errno == EINTR);
-    if (n != 1) {
-      Report(report, kError, kStageGate, n == 0 ? ECANCELED : errno, 0);
-      _exit(1);
-    }
+    WaitAtGate(gate, report);
     close(gate);
   }
   err = LayoutFds(s, &report);
