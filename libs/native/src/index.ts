@@ -92,7 +92,7 @@ export type WatchEvent =
   | { type: 'eof' }
   | { type: 'exit'; code?: number; signal?: number; error?: NodeJS.ErrnoException };
 
-/** One step run inside another process's namespaces by nsRun (see src/nsexec.h). */
+/** One step run inside another process's namespaces by nsRun (see src/process/nsexec.h). */
 export type NsOp =
   | { op: 'tap'; name: string; flags?: number }
   | { op: 'socket'; family: number; type: number; proto?: number }
@@ -375,7 +375,7 @@ export const setNonBlocking = addon.setNonBlocking;
 /** MAC address of interface `ifname` in the network namespace socket `sockFd` was made in. */
 export const ifMac = addon.ifMac;
 
-/** Report record kinds written by the child (see src/spawn.cc). */
+/** Report record kinds written by the child (see src/process/spawn.cc). */
 export const ReportKind = { Error: 1, ExecOk: 2, Status: 3, PlanDone: 4 } as const;
 /** Negative stages of a report; a stage >= 0 is an index into the plan. */
 export const Stage = { Exec: -1, Gate: -2, Fds: -3, Setup: -4, Reaper: -5 } as const;

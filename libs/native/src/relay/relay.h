@@ -1,0 +1,276 @@
+// The port-forwarding relay: bytes move between sockets on dedicated native
+// threads, never through JavaScript.
+//
+// An Engine owns N worker threads, each with its own epoll loop and pipe pool.
+// A Port is one forwarded port: one or two listening sockets (v4, v6) and a
+// target address, either on the host or inside another process's network
+// namespace (target sockets made there by NsSockets, kept in a small pool).
+//
+// TCP: every worker waits on every TCP listener (EPOLLEXCLUSIVE), so the
+// worker that accepts a connection serves it: splice(2) client -> pipe ->
+// target and back. A pipe is held only while bytes sit in it, so idle
+// connections hold none and a worker keeps at most kIdlePipes spare ones.
+// UDP: one worker owns a UDP port (its listeners and all its flows), so
+// datagrams of a flow are never reordered; one target socket per client
+// address, batched with recvmmsg/sendmmsg, closed after an idle timeout.
+//
+// Files: relay_engine.cc (threads, ports, commands), relay_tcp.cc,
+// relay_udp.cc, relay_pool.cc (pipes, namespace sockets), relay_addr.cc
+// (addresses, listening and target sockets), relay_js.cc (the JS binding).
+#pragma once
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/loopback_tcp.h"
+#include "process/nsexec.h"
+
+namespace rk {
+namespace relay {
+
+// ---- addresses (relay_addr.cc) ----
+
+struct Addr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family() const { return ss.ss_family; }
+  uint16_t port() const;
+  bool IsLoopback() const;
+  // A v4-mapped IPv6 address as plain IPv4 (other addresses unchanged).
+  Addr Unmapped() const;
+  std::string ToString() const;  // "1.2.3.4:80", "[::1]:80"
+  // Same family and address (ports ignored; v4-mapped IPv6 read as IPv4).
+  bool SameHost(const Addr& o) const;
+};
+
+// Parses an IP literal and a port; false when ip is not an IPv4/IPv6 literal.
+bool ParseAddr(const std::string& ip, int port, Addr* out);
+
+// A listening (TCP) or bound (UDP) socket: SO_REUSEADDR for TCP, IPV6_V6ONLY
+// as asked for IPv6, packet info on for a wildcard UDP address. Returns the
+// fd or -errno; *bound gets the address actually bound (port 0 resolved).
+int OpenListener(const Addr& a, int type, bool v6only, Addr* bound);
+
+// ---- debug events (sent to JS only while debug is on) ----
+
+struct Event {
+  enum Kind { kOpen, kClose, kRefused, kReset, kFlowOpen, kFlowClose, kError } kind;
+  explicit Event(Kind k) : kind(k) {}
+  int port_id = 0;
+  Addr client;
+  Addr target;
+  uint64_t up = 0, down = 0;  // bytes (TCP) or datagrams (UDP) client->target, target->client
+  int err = 0;
+  std::string what;
+};
+
+// ---- pools (relay_pool.cc) ----
+
+struct Pipe {
+  int r = -1, w = -1;
+  size_t cap = 0;
+};
+
+// Spare pipes of one worker (only its thread touches it).
+class PipePool {
+ public:
+  PipePool(size_t pipe_size, size_t max_idle) : size_(pipe_size), max_idle_(max_idle) {}
+  ~PipePool();
+  // An empty pipe, or nullptr (and errno) when none can be made.
+  Pipe* Get();
+  // Gives back an empty pipe (kept or closed); a pipe with bytes in it is closed.
+  void Put(Pipe* p, bool empty);
+  // Counts readable from other threads (stats).
+  std::atomic<int64_t> in_use{0};
+  std::atomic<int64_t> idle_n{0};
+
+ private:
+  size_t size_, max_idle_;
+  std::vector<Pipe*> idle_;
+};
+
+struct Engine;
+
+// Sockets made in advance inside a target namespace, so that a new connection
+// does not wait for a clone. Shared by the workers and the filler thread.
+class NsPool {
+ public:
+  NsPool(const NsTarget& ns, int family, int type, int want) : ns_(ns), family_(family), type_(type), want_(want) {}
+  ~NsPool();
+  // A socket (close-on-exec, non-blocking) made in the namespace, or -errno.
+  // Takes one from the pool; when empty, makes a batch on the calling thread.
+  int Take(Engine* e);
+  // Tops the pool up to its size (the filler thread; also once at start).
+  int Fill();
+  void Close();
+  size_t size();
+
+ private:
+  NsTarget ns_;
+  int family_, type_, want_;
+  std::mutex mu_;
+  std::vector<int> fds_;
+  bool closed_ = false;
+};
+
+// ---- ports ----
+
+struct Port {
+  int id = 0;
+  int type = SOCK_STREAM;  // or SOCK_DGRAM
+  std::vector<int> listen_fds;
+  std::vector<Addr> listen_addrs;
+  Addr target;
+  bool in_ns = false;
+  NsTarget ns;  // owned dups of the namespace fds
+  bool transparent = false;
+  std::atomic<bool> transparent_ok{true};
+  // The target is reached over loopback (a local address of its namespace).
+  bool target_local = false;
+  int udp_idle_ms = 90000;
+  std::shared_ptr<NsPool> pool;
+  int owner_worker = 0;  // UDP: the worker that serves it
+  ~Port();
+};
+
+// ---- workers ----
+
+struct Worker;
+
+// Something registered in a worker's epoll set.
+struct Handler {
+  virtual ~Handler() = default;
+  virtual void OnEvent(Worker* w, uint32_t events) = 0;
+  // Set when it goes to the graveyard: events already fetched are ignored.
+  bool dead = false;
+};
+
+struct Conn;
+struct UdpListener;
+
+struct Command {
+  enum Kind { kAddPort, kRemovePort, kStop } kind;
+  std::shared_ptr<Port> port;
+  std::function<void()> done;
+};
+
+struct Worker {
+  Worker(Engine* e, int index, size_t pipe_size);
+  ~Worker();
+  void Start();
+  void Post(Command c);
+  void Run();
+
+  // TCP (relay_tcp.cc)
+  void AddTcpListener(const std::shared_ptr<Port>& p, int fd);
+  void Accept(Port* p, int fd);
+  void Pump(Conn* c);
+  void CloseConn(Conn* c, bool reset_from_side0, bool reset_from_side1);
+  void CloseConnsOf(Port* p);
+
+  // UDP (relay_udp.cc)
+  void AddUdpListener(const std::shared_ptr<Port>& p, int fd, const Addr& bound);
+  void CloseFlowsOf(Port* p);
+  void SweepFlows(int64_t now_ms);
+
+  void Emit(Event ev);
+  void Defer(Handler* h) {
+    h->dead = true;
+    graveyard_.emplace_back(h);
+  }
+  void MarkReady(Conn* c);
+  void PumpReady();
+
+  Engine* engine;
+  int index;
+  int epfd = -1;
+  int evfd = -1;
+  int spare_fd = -1;  // closed to accept (and drop) a connection at EMFILE
+  PipePool pipes;
+  std::thread thread;
+
+  std::mutex qmu;
+  std::deque<Command> queue;
+
+  // Listeners of this worker, by port id.
+  struct Reg {
+    std::shared_ptr<Port> port;
+    std::vector<Handler*> handlers;
+  };
+  std::unordered_map<int, Reg> regs;
+  Conn* conns = nullptr;  // intrusive list of live connections
+  std::vector<Conn*> ready, ready_next;
+  std::vector<std::unique_ptr<Handler>> graveyard_;
+  std::vector<UdpListener*> udp_listeners;
+  int64_t flows = 0;
+  int64_t next_sweep_ms = 0;
+
+  // Batch buffers for UDP (allocated on first use; relay_udp.cc).
+  struct UdpBufsFree {
+    void operator()(struct UdpBufs* b) const;
+  };
+  std::unique_ptr<struct UdpBufs, UdpBufsFree> ubufs;
+
+  std::atomic<int64_t> stat_conns{0};
+  std::atomic<int64_t> stat_flows{0};
+  std::atomic<int64_t> stat_accepted{0};
+  bool stopping = false;
+};
+
+struct Engine {
+  Engine(int threads, size_t pipe_size, int ns_pool);
+  ~Engine();
+  // Opens the listeners (errors come back as -errno with *failed_index) and
+  // hands the port to the workers. Returns 0 or -errno.
+  int AddPort(std::shared_ptr<Port> p);
+  // Stops listening and closes the port's connections and flows; returns
+  // once every worker has done so (the port can be bound again at once).
+  bool RemovePort(int id);
+  void Stop();
+  void Emit(Event ev);
+  void WakeFiller();
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::atomic<bool> debug{false};
+  std::function<void(Event&&)> sink;  // set by relay_js.cc
+  int ns_pool;
+  std::mutex mu;
+  std::unordered_map<int, std::shared_ptr<Port>> ports;
+  int next_worker = 0;
+
+  // The namespace-socket filler thread.
+  std::thread filler;
+  std::mutex fmu;
+  std::condition_variable fcv;
+  bool fstop = false;
+  bool fwork = false;
+  bool stopped = false;
+};
+
+int64_t NowMs();
+// Sets IP(V6)_TRANSPARENT and binds the client's address on a target socket.
+// Returns 0 or an errno (the socket is still usable unbound then).
+int BindTransparent(int fd, const Addr& client);
+void SetNoDelay(int fd);
+// Whether `target` is a local address of the namespace `sock_fd_family`
+// sockets are made in: a UDP socket `udp` (unbound) is connected to it and
+// its chosen source compared. Closes udp.
+bool IsLocalTarget(int udp, const Addr& target);
+// A socket of `type` for the port's target: from the namespace pool, or made
+// on the host. Returns the fd or -errno.
+int TargetSocket(Engine* e, Port* p, int type);
+void ResetClose(int fd);  // close with an RST (SO_LINGER 0)
+
+}  // namespace relay
+}  // namespace rk

@@ -1,0 +1,376 @@
+// TCP through the relay: accept, connect the target (on the host or inside a
+// namespace, optionally from the client's own address), then splice(2) both
+// ways through pipes. Half-close is passed on (shutdown(SHUT_WR) once a
+// direction reached EOF and its pipe is drained); a reset on one side becomes
+// a reset (SO_LINGER 0 close) on the other; a refused connect resets the
+// client at once.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "relay/relay.h"
+
+namespace rk {
+namespace relay {
+
+namespace {
+// Rounds of (splice in, splice out) per direction before other connections
+// get their turn.
+constexpr int kRounds = 8;
+constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+}  // namespace
+
+struct TcpListener : Handler {
+  Port* port;
+  int fd;
+  TcpListener(Port* p, int f) : port(p), fd(f) {}
+  void OnEvent(Worker* w, uint32_t) override;
+};
+
+struct Conn;
+
+struct Side : Handler {
+  Conn* c = nullptr;
+  int s = 0;
+  void OnEvent(Worker* w, uint32_t ev) override;
+};
+
+struct Dir {
+  Pipe* pipe = nullptr;
+  size_t in_pipe = 0;
+  bool eof = false;   // the source side reached EOF
+  bool shut = false;  // shutdown(SHUT_WR) sent to the destination side
+  uint64_t bytes = 0;
+};
+
+struct Conn : Handler {
+  Port* port = nullptr;
+  int fd[2] = {-1, -1};  // 0: client, 1: target
+  Side side[2];
+  bool rd[2] = {false, false};
+  bool wr[2] = {false, false};
+  Dir dir[2];  // dir[i] carries fd[i] -> fd[1 - i]
+  bool connected = false;
+  bool closed = false;
+  bool queued = false;
+  Addr client;
+  Conn* prev = nullptr;
+  Conn* next = nullptr;
+  void OnEvent(Worker*, uint32_t) override {}
+};
+
+void TcpListener::OnEvent(Worker* w, uint32_t) { w->Accept(port, fd); }
+
+void Worker::AddTcpListener(const std::shared_ptr<Port>& p, int fd) {
+  TcpListener* l = new TcpListener(p.get(), fd);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.ptr = l;
+  Reg& r = regs[p->id];
+  r.port = p;
+  r.handlers.push_back(l);
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    Event e{Event::kError};
+    e.port_id = p->id;
+    e.err = errno;
+    e.what = "epoll_ctl";
+    Emit(std::move(e));
+  }
+}
+
+int TargetSocket(Engine* e, Port* p, int type) {
+  if (p->in_ns) return p->pool->Take(e);
+  int fd = socket(p->target.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+}
+
+// Makes the target socket (bound to the client's address when the port keeps
+// source addresses) and starts connecting it. Returns the fd, or -errno.
+static int ConnectTarget(Worker* w, Port* p, const Addr& peer, bool* connected) {
+  Addr client = peer.Unmapped();
+  bool bind_client = p->transparent && p->transparent_ok.load(std::memory_order_relaxed) && !client.IsLoopback() &&
+                     client.family() == p->target.family();
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int fd = TargetSocket(w->engine, p, SOCK_STREAM);
+    if (fd < 0) return fd;
+    if (bind_client) {
+      int err = BindTransparent(fd, client);
+      if (err == EPERM || err == ENOPROTOOPT || err == EACCES) {
+        p->transparent_ok = false;
+        Event e{Event::kError};
+        e.port_id = p->id;
+        e.err = err;
+        e.what = "keeping the client address (IP_TRANSPARENT)";
+        w->Emit(std::move(e));
+      }
+    }
+    SetNoDelay(fd);
+    if (p->target_local) UseLoopbackCongestion(fd);
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&p->target.ss), p->target.len) == 0) {
+      *connected = true;
+      return fd;
+    }
+    int err = errno;
+    if (err == EINPROGRESS) {
+      *connected = false;
+      return fd;
+    }
+    close(fd);
+    // The client's address and port may still be taken by an earlier
+    // connection (TIME_WAIT): connect once more from a plain address.
+    if (bind_client && (err == EADDRNOTAVAIL || err == EADDRINUSE)) {
+      bind_client = false;
+      continue;
+    }
+    return -err;
+  }
+  return -EADDRNOTAVAIL;
+}
+
+void Worker::Accept(Port* p, int lfd) {
+  for (int i = 0; i < 64; i++) {
+    Addr peer;
+    peer.len = sizeof peer.ss;
+    int c = accept4(lfd, reinterpret_cast<sockaddr*>(&peer.ss), &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) {
+      int err = errno;
+      if (err == EINTR || err == ECONNABORTED) continue;
+      if (err == EAGAIN) return;
+      if ((err == EMFILE || err == ENFILE) && spare_fd >= 0) {
+        // Out of fds: take the connection with the spare fd and drop it, so
+        // the listener does not stay readable and spin.
+        close(spare_fd);
+        int d = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (d >= 0) ResetClose(d);
+        spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      }
+      Event e{Event::kError};
+      e.port_id = p->id;
+      e.err = err;
+      e.what = "accept";
+      Emit(std::move(e));
+      return;
+    }
+    stat_accepted++;
+    SetNoDelay(c);
+    if (peer.IsLoopback()) {
+      UseLoopbackCongestion(c);
+    } else {
+      Addr self;
+      self.len = sizeof self.ss;
+      if (getsockname(c, reinterpret_cast<sockaddr*>(&self.ss), &self.len) == 0 && self.SameHost(peer)) UseLoopbackCongestion(c);
+    }
+    bool connected = false;
+    int t = ConnectTarget(this, p, peer, &connected);
+    if (t < 0) {
+      ResetClose(c);
+      Event e{Event::kRefused};
+      e.port_id = p->id;
+      e.client = peer;
+      e.target = p->target;
+      e.err = -t;
+      Emit(std::move(e));
+      continue;
+    }
+    Conn* conn = new Conn();
+    conn->port = p;
+    conn->fd[0] = c;
+    conn->fd[1] = t;
+    conn->client = peer;
+    conn->connected = connected;
+    for (int s = 0; s < 2; s++) {
+      conn->side[s].c = conn;
+      conn->side[s].s = s;
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.data.ptr = &conn->side[s];
+      epoll_ctl(epfd, EPOLL_CTL_ADD, conn->fd[s], &ev);
+    }
+    conn->next = conns;
+    if (conns) conns->prev = conn;
+    conns = conn;
+    stat_conns++;
+    if (engine->debug.load(std::memory_order_relaxed)) {
+      Event e{Event::kOpen};
+      e.port_id = p->id;
+      e.client = peer;
+      e.target = p->target;
+      Emit(std::move(e));
+    }
+  }
+}
+
+void Side::OnEvent(Worker* w, uint32_t ev) {
+  if (c->closed) return;
+  if (s == 1 && !c->connected) {
+    int err = 0;
+    socklen_t l = sizeof err;
+    if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &l);
+    if (err == 0 && !(ev & EPOLLOUT)) err = ECONNRESET;
+    if (err != 0) {
+      Event e{Event::kRefused};
+      e.port_id = c->port->id;
+      e.client = c->client;
+      e.target = c->port->target;
+      e.err = err;
+      w->Emit(std::move(e));
+      w->CloseConn(c, true, false);
+      return;
+    }
+    c->connected = true;
+  }
+  if (ev & EPOLLERR) {
+    int err = 0;
+    socklen_t l = sizeof err;
+    getsockopt(c->fd[s], SOL_SOCKET, SO_ERROR, &err, &l);
+    if (err != 0) {
+      // This side's peer reset: reset the other side's peer too.
+      if (w->engine->debug.load(std::memory_order_relaxed)) {
+        Event e{Event::kReset};
+        e.port_id = c->port->id;
+        e.client = c->client;
+        e.target = c->port->target;
+        e.err = err;
+        e.what = s == 0 ? "client" : "target";
+        w->Emit(std::move(e));
+      }
+      w->CloseConn(c, s == 1, s == 0);
+      return;
+    }
+  }
+  if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->rd[s] = true;
+  if (ev & EPOLLOUT) c->wr[s] = true;
+  if (c->connected) w->Pump(c);
+}
+
+// A connection is on the ready list at most once (queued), so it is pumped
+// again in this iteration or the next, never after the graveyard freed it.
+void Worker::MarkReady(Conn* c) {
+  if (c->queued) return;
+  c->queued = true;
+  ready.push_back(c);
+}
+
+void Worker::PumpReady() {
+  ready_next.swap(ready);
+  for (Conn* c : ready_next) {
+    c->queued = false;
+    Pump(c);
+  }
+  ready_next.clear();
+}
+
+namespace {
+
+// Moves bytes of one direction. Returns 0 when blocked (waiting for an
+// event), 1 when it stopped with work left, -1 when the connection closed.
+int PumpDir(Worker* w, Conn* c, int d) {
+  Dir& D = c->dir[d];
+  int src = c->fd[d], dst = c->fd[1 - d];
+  for (int round = 0; round < kRounds; round++) {
+    bool progress = false;
+    if (!D.eof && c->rd[d]) {
+      if (!D.pipe) D.pipe = w->pipes.Get();
+      if (!D.pipe) return 1;  // out of fds for now: retried from the ready list
+      if (D.in_pipe < D.pipe->cap) {
+        ssize_t n = splice(src, nullptr, D.pipe->w, nullptr, D.pipe->cap - D.in_pipe, kSpliceFlags);
+        if (n > 0) {
+          D.in_pipe += (size_t)n;
+          D.bytes += (uint64_t)n;
+          progress = true;
+        } else if (n == 0) {
+          D.eof = true;
+          progress = true;
+        } else if (errno == EAGAIN) {
+          // With bytes in the pipe, EAGAIN may mean a full pipe rather than
+          // an empty socket: only an empty pipe proves the socket is drained.
+          if (D.in_pipe == 0) c->rd[d] = false;
+        } else if (errno != EINTR) {
+          w->CloseConn(c, d == 1, d == 0);  // source reset: reset the other side
+          return -1;
+        }
+      }
+    }
+    if (D.in_pipe > 0 && c->wr[1 - d]) {
+      ssize_t n = splice(D.pipe->r, nullptr, dst, nullptr, D.in_pipe, kSpliceFlags);
+      if (n > 0) {
+        D.in_pipe -= (size_t)n;
+        progress = true;
+      } else if (n < 0 && errno == EAGAIN) {
+        c->wr[1 - d] = false;
+      } else if (n < 0 && errno != EINTR) {
+        w->CloseConn(c, d == 0, d == 1);  // destination gone: reset the source
+        return -1;
+      }
+    }
+    if (D.pipe && D.in_pipe == 0) {
+      w->pipes.Put(D.pipe, true);
+      D.pipe = nullptr;
+    }
+    if (D.eof && D.in_pipe == 0 && !D.shut) {
+      shutdown(dst, SHUT_WR);
+      D.shut = true;
+    }
+    if (!progress) return 0;
+  }
+  return 1;
+}
+
+}  // namespace
+
+void Worker::Pump(Conn* c) {
+  if (c->closed || !c->connected) return;
+  bool more = false;
+  for (int d = 0; d < 2; d++) {
+    int r = PumpDir(this, c, d);
+    if (r < 0) return;
+    if (r > 0) more = true;
+  }
+  if (c->dir[0].shut && c->dir[1].shut) {
+    CloseConn(c, false, false);
+    return;
+  }
+  if (more) MarkReady(c);
+}
+
+void Worker::CloseConn(Conn* c, bool rst0, bool rst1) {
+  if (c->closed) return;
+  c->closed = true;
+  bool rst[2] = {rst0, rst1};
+  for (int s = 0; s < 2; s++) {
+    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd[s], nullptr);
+    if (rst[s]) ResetClose(c->fd[s]);
+    else close(c->fd[s]);
+  }
+  for (Dir& D : c->dir) {
+    if (D.pipe) pipes.Put(D.pipe, D.in_pipe == 0);
+    D.pipe = nullptr;
+  }
+  if (c->prev) c->prev->next = c->next;
+  else conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  stat_conns--;
+  if (engine->debug.load(std::memory_order_relaxed)) {
+    Event e{rst0 || rst1 ? Event::kReset : Event::kClose};
+    e.port_id = c->port->id;
+    e.client = c->client;
+    e.target = c->port->target;
+    e.up = c->dir[0].bytes;
+    e.down = c->dir[1].bytes;
+    Emit(std::move(e));
+  }
+  Defer(c);
+}
+
+void Worker::CloseConnsOf(Port* p) {
+  for (Conn* c = conns; c;) {
+    Conn* next = c->next;
+    if (c->port == p) CloseConn(c, false, false);
+    c = next;
+  }
+}
+
+}  // namespace relay
+}  // namespace rk
