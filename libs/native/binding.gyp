@@ -18,6 +18,7 @@
         "src/netlink/netlink.cc",
         "src/frames/frames.cc",
         "src/nat/frame_filter.cc",
+        "src/nat/frame_filter_js.cc",
         "src/nat/ip_reass.cc",
         "src/nat/recent_sources.cc",
         "src/nat/slirp_csum.cc",

@@ -173,6 +173,68 @@ export interface SlirpStats {
   guestErrors: number;
 }
 
+/** Options of the NAT engine's frame filter, as frameFilterProbe takes them (tests only). */
+export interface FrameFilterConfig {
+  disableHostLoopback?: boolean;
+  /** Engine sockets at which frames opening a new flow are dropped. Default 4096. */
+  maxSockets?: number;
+  /** Addresses libslirp answers itself (echo requests to them open no socket). */
+  gateway4?: string;
+  dns4?: string;
+  gateway6?: string;
+  dns6?: string;
+  /** "IPv4:PORT" that TCP/UDP may reach despite disableHostLoopback (the engine's own DNS upstream in tests). */
+  loopbackExempt?: string;
+  reassMaxDatagrams?: number;
+  reassMaxBytes?: number;
+  reassTimeoutMs?: number;
+  udpSourceWindowMs?: number;
+}
+
+/** One step of a probe: applied in the order openSockets, expire, frame, snapshot. */
+export interface FrameFilterStep {
+  nowMs: number;
+  frame?: Buffer;
+  openSockets?: number;
+  expire?: boolean;
+  snapshot?: boolean;
+}
+
+export interface FrameFilterStats {
+  passed: number;
+  malformedDropped: number;
+  loopbackDropped: number;
+  budgetDropped: number;
+  /** Fragments refused or discarded with their datagram, and IPv6 fragments. */
+  fragDropped: number;
+  fragHeld: number;
+  reassembled: number;
+  reassBad: number;
+  reassTooLong: number;
+  reassExpired: number;
+  reassEvicted: number;
+  v6FragDropped: number;
+  /** Gauges: datagrams in reassembly, the bytes they hold, the most ever held. */
+  reassPending: number;
+  reassBytes: number;
+  reassBytesPeak: number;
+  udpSources: number;
+  openSockets: number;
+}
+
+export type FrameFilterVerdict = 'pass' | 'drop' | 'held' | 'reassembled';
+
+export interface FrameFilterProbeResult {
+  /** Per step; null for a step without a frame. */
+  verdicts: (FrameFilterVerdict | null)[];
+  /** Per step: the frame handed on (reassembled ones, or all with outputs 'all'). */
+  outputs: (Buffer | null)[];
+  snapshots: (FrameFilterStats & { step: number; nextExpiryMs: number })[];
+  stats: FrameFilterStats;
+  logs: string[];
+  nextExpiryMs: number;
+}
+
 declare const slirpHandleBrand: unique symbol;
 /** A running NAT engine. */
 export type SlirpHandle = number & { readonly [slirpHandleBrand]: true };
@@ -241,6 +303,11 @@ interface Addon {
   slirpStart(opts: SlirpOptions, onExit: (e: SlirpExit) => void): SlirpHandle;
   slirpStop(h: SlirpHandle): boolean;
   slirpStats(h: SlirpHandle): SlirpStats | null;
+  frameFilterProbe(
+    config: FrameFilterConfig,
+    steps: FrameFilterStep[],
+    opts?: { outputs?: 'reassembled' | 'all' | 'none' },
+  ): FrameFilterProbeResult;
   relayCreate(o: RelayOptions, onEvent?: (e: RelayEvent) => void): RelayHandle;
   relayAddPort(h: RelayHandle, p: RelayPortSpec): RelayPortResult;
   relayRemovePort(h: RelayHandle, id: number): boolean;
@@ -393,6 +460,12 @@ export const slirpStart = addon.slirpStart;
 export const slirpStop = addon.slirpStop;
 /** Packet and byte counters of a running engine (null once it ended). */
 export const slirpStats = addon.slirpStats;
+/**
+ * For tests only: runs the NAT engine's frame filter (src/nat/frame_filter.h)
+ * over crafted frames, without an engine, and reports verdicts, reassembled
+ * frames, counters and log lines.
+ */
+export const frameFilterProbe = addon.frameFilterProbe;
 
 /**
  * The port-forwarding relay: native threads that accept and move bytes

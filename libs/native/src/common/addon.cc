@@ -39,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("slirpStart", Napi::Function::New(env, SlirpStart, "slirpStart"));
   exports.Set("slirpStop", Napi::Function::New(env, SlirpStop, "slirpStop"));
   exports.Set("slirpStats", Napi::Function::New(env, SlirpStats, "slirpStats"));
+  exports.Set("frameFilterProbe", Napi::Function::New(env, FrameFilterProbe, "frameFilterProbe"));
   // fsat.cc
   exports.Set("openAt", Napi::Function::New(env, OpenAt, "openAt"));
   exports.Set("unlinkAt", Napi::Function::New(env, UnlinkAt, "unlinkAt"));

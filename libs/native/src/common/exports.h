@@ -18,6 +18,7 @@ Napi::Value OpenNamespaces(const Napi::CallbackInfo& info); // nsexec.cc
 Napi::Value SlirpStart(const Napi::CallbackInfo& info);     // slirp_js.cc
 Napi::Value SlirpStop(const Napi::CallbackInfo& info);      // slirp_js.cc
 Napi::Value SlirpStats(const Napi::CallbackInfo& info);     // slirp_js.cc
+Napi::Value FrameFilterProbe(const Napi::CallbackInfo& info);  // frame_filter_js.cc (tests only)
 // fsat.cc: files relative to a directory fd, pidfds, ignoring inherited signals
 Napi::Value OpenAt(const Napi::CallbackInfo& info);
 Napi::Value UnlinkAt(const Napi::CallbackInfo& info);
