@@ -211,7 +211,8 @@ export interface RelayPortResult {
 
 /** A per-connection event, sent only while debug is on. */
 export interface RelayEvent {
-  kind: 'open' | 'close' | 'refused' | 'reset' | 'flow' | 'flowEnd' | 'error';
+  /** limit: a budget was hit (sent whether debug is on or not, once per port and budget). */
+  kind: 'open' | 'close' | 'refused' | 'reset' | 'flow' | 'flowEnd' | 'error' | 'limit';
   port: number;
   client?: string;
   target?: string;

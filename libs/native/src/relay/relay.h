@@ -39,6 +39,25 @@
 namespace rk {
 namespace relay {
 
+// ---- budgets: a remote client must not starve the process ----
+// UDP flows (one target socket each) per published port. A DNS-like server
+// gets one flow per query; past the cap the least recently used flow goes,
+// unanswered ones first, so a flood of new source ports evicts its own
+// flows before the flows of clients that got answers.
+constexpr size_t kUdpFlowsPerPort = 1024;
+// A flow that never got a reply ends after this long without a datagram
+// (answered flows: the port's idle timeout, 90 s by default): a server
+// answers within seconds, so an unanswered flow is a scan or a spoofed
+// source, and holding its socket for 90 s is what exhausted fds.
+constexpr int kUdpUnansweredIdleMs = 5000;
+// TCP connections (two fds each) per published port; past it a new
+// connection is accepted and reset at once (a clean refusal, not a hang).
+constexpr int kTcpConnsPerPort = 4096;
+// Fds the relay never takes, below RLIMIT_NOFILE: the API (api.sock), Node
+// itself, the network driver and the namespace helpers keep working
+// whatever clients of the ports do.
+constexpr int64_t kFdHeadroom = 1024;
+
 // ---- addresses (relay_addr.cc) ----
 
 struct Addr {
@@ -46,6 +65,7 @@ struct Addr {
   socklen_t len = 0;
   int family() const { return ss.ss_family; }
   uint16_t port() const;
+  void SetPort(uint16_t port);
   bool IsLoopback() const;
   // A v4-mapped IPv6 address as plain IPv4 (other addresses unchanged).
   Addr Unmapped() const;
@@ -65,7 +85,7 @@ int OpenListener(const Addr& a, int type, bool v6only, Addr* bound);
 // ---- debug events (sent to JS only while debug is on) ----
 
 struct Event {
-  enum Kind { kOpen, kClose, kRefused, kReset, kFlowOpen, kFlowClose, kError } kind;
+  enum Kind { kOpen, kClose, kRefused, kReset, kFlowOpen, kFlowClose, kError, kLimit } kind;
   explicit Event(Kind k) : kind(k) {}
   int port_id = 0;
   Addr client;
@@ -139,6 +159,9 @@ struct Port {
   // The target is reached over loopback (a local address of its namespace).
   bool target_local = false;
   int udp_idle_ms = 90000;
+  std::atomic<int> tcp_conns{0};
+  // A budget was hit (logged once per port and kind).
+  std::atomic<bool> tcp_cap_logged{false}, udp_cap_logged{false};
   std::shared_ptr<NsPool> pool;
   int owner_worker = 0;  // UDP: the worker that serves it
   ~Port();
@@ -185,6 +208,10 @@ struct Worker {
   void SweepFlows(int64_t now_ms);
 
   void Emit(Event ev);
+  // A budget hit: logged (not only with debug on), once per `logged` flag.
+  void Limit(std::atomic<bool>& logged, int port_id, const std::string& what);
+  // Takes n fds from the engine's budget; false (and a log line) when full.
+  bool TakeFds(int n, int port_id);
   void Defer(Handler* h) {
     h->dead = true;
     graveyard_.emplace_back(h);
@@ -243,6 +270,11 @@ struct Engine {
 
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<bool> debug{false};
+  // Fds held by connections and flows, and the most they may hold
+  // (RLIMIT_NOFILE at start minus kFdHeadroom).
+  std::atomic<int64_t> fds_held{0};
+  int64_t fd_budget = 0;
+  std::atomic<bool> budget_logged{false};
   std::function<void(Event&&)> sink;  // set by relay_js.cc
   int ns_pool;
   std::mutex mu;

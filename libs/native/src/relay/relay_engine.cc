@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -68,6 +69,23 @@ void Worker::Post(Command c) {
 
 void Worker::Emit(Event ev) {
   if (engine->debug.load(std::memory_order_relaxed) && engine->sink) engine->sink(std::move(ev));
+}
+
+void Worker::Limit(std::atomic<bool>& logged, int port_id, const std::string& what) {
+  if (logged.exchange(true)) return;
+  Event e{Event::kLimit};
+  e.port_id = port_id;
+  e.what = what;
+  if (engine->sink) engine->sink(std::move(e));
+}
+
+bool Worker::TakeFds(int n, int port_id) {
+  if (engine->fds_held.fetch_add(n) + n <= engine->fd_budget) return true;
+  engine->fds_held -= n;
+  Limit(engine->budget_logged, port_id,
+        "the relay holds " + std::to_string(engine->fd_budget) + " fds (RLIMIT_NOFILE less " + std::to_string(kFdHeadroom) +
+            " kept for the API and the rest): refusing new connections and flows until some close");
+  return false;
 }
 
 void Worker::Run() {
@@ -144,6 +162,10 @@ void Worker::Run() {
 }
 
 Engine::Engine(int threads, size_t pipe_size, int pool) : ns_pool(pool) {
+  rlimit rl{};
+  int64_t lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (int64_t)rl.rlim_cur : 1 << 20;
+  fd_budget = lim - kFdHeadroom;
+  if (fd_budget < 64) fd_budget = 64;
   if (threads < 1) threads = 1;
   for (int i = 0; i < threads; i++) workers.emplace_back(new Worker(this, i, pipe_size));
   for (auto& w : workers) w->Start();

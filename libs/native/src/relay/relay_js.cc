@@ -41,6 +41,7 @@ const char* KindName(Event::Kind k) {
     case Event::kFlowOpen: return "flow";
     case Event::kFlowClose: return "flowEnd";
     case Event::kError: return "error";
+    case Event::kLimit: return "limit";
   }
   return "?";
 }

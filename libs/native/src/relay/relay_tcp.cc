@@ -96,6 +96,12 @@ static int ConnectTarget(Worker* w, Port* p, const Addr& peer, bool* connected) 
     if (fd < 0) return fd;
     if (bind_client) {
       int err = BindTransparent(fd, client);
+      // The client's port is bound inside (e.g. it chose the service's own
+      // port): keep its address, let the kernel pick the port.
+      if (err == EADDRINUSE && client.port() != 0) {
+        client.SetPort(0);
+        err = BindTransparent(fd, client);
+      }
       if (err == EPERM || err == ENOPROTOOPT || err == EACCES) {
         p->transparent_ok = false;
         Event e{Event::kError};
@@ -118,9 +124,10 @@ static int ConnectTarget(Worker* w, Port* p, const Addr& peer, bool* connected) 
     }
     close(fd);
     // The client's address and port may still be taken by an earlier
-    // connection (TIME_WAIT): connect once more from a plain address.
-    if (bind_client && (err == EADDRNOTAVAIL || err == EADDRINUSE)) {
-      bind_client = false;
+    // connection (TIME_WAIT): connect once more from the client's address
+    // with a port the kernel picks (never from a plain, loopback address).
+    if (bind_client && client.port() != 0 && (err == EADDRNOTAVAIL || err == EADDRINUSE)) {
+      client.SetPort(0);
       continue;
     }
     return -err;
@@ -153,6 +160,16 @@ void Worker::Accept(Port* p, int lfd) {
       return;
     }
     stat_accepted++;
+    if (p->tcp_conns.load() >= kTcpConnsPerPort) {
+      ResetClose(c);
+      Limit(p->tcp_cap_logged, p->id,
+            std::to_string(kTcpConnsPerPort) + " connections (the cap per port): new ones are reset until some close");
+      continue;
+    }
+    if (!TakeFds(2, p->id)) {
+      ResetClose(c);
+      continue;
+    }
     SetNoDelay(c);
     if (peer.IsLoopback()) {
       UseLoopbackCongestion(c);
@@ -164,6 +181,7 @@ void Worker::Accept(Port* p, int lfd) {
     bool connected = false;
     int t = ConnectTarget(this, p, peer, &connected);
     if (t < 0) {
+      engine->fds_held -= 2;
       ResetClose(c);
       Event e{Event::kRefused};
       e.port_id = p->id;
@@ -191,6 +209,7 @@ void Worker::Accept(Port* p, int lfd) {
     if (conns) conns->prev = conn;
     conns = conn;
     stat_conns++;
+    p->tcp_conns++;
     if (engine->debug.load(std::memory_order_relaxed)) {
       Event e{Event::kOpen};
       e.port_id = p->id;
@@ -352,6 +371,8 @@ void Worker::CloseConn(Conn* c, bool rst0, bool rst1) {
   else conns = c->next;
   if (c->next) c->next->prev = c->prev;
   stat_conns--;
+  c->port->tcp_conns--;
+  engine->fds_held -= 2;
   if (engine->debug.load(std::memory_order_relaxed)) {
     Event e{rst0 || rst1 ? Event::kReset : Event::kClose};
     e.port_id = c->port->id;
