@@ -40,8 +40,9 @@ function topology(t: Test): void {
 }
 
 /** Runs ask.mjs in a namespace (as root); returns [clientPort, reply]. */
-function ask(ns: string, mode: 'tcp' | 'udp', host: string, port: number): [string, string] {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ASK, mode, host, String(port)], { encoding: 'utf8', timeout: 15_000 });
+function ask(ns: string, mode: 'tcp' | 'udp', host: string, port: number, localPort?: number): [string, string] {
+  const extra = localPort ? [String(localPort)] : [];
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ASK, mode, host, String(port), ...extra], { encoding: 'utf8', timeout: 15_000 });
   const [local, reply] = r.stdout.trim().split('|');
   return [local ?? '', reply ?? `(no answer: ${r.stderr.trim()})`];
 }
@@ -76,6 +77,20 @@ t.test('the server inside sees the real client address (TCP and UDP, IPv4 and IP
     [port, reply] = ask(CLIENT_NS, 'tcp', HOST4, 18601);
     t.equal(reply, `${CLIENT4} ${port}`, `again (${i + 1}): a new connection from a new port`);
   }
+});
+
+t.test('a client whose source port is bound inside (the service\'s own port) is still seen with its own address', { skip: !isRoot && 'needs root to make the test namespaces' }, async (t) => {
+  topology(t);
+  const inHost = ['ip', 'netns', 'exec', HOST_NS];
+  const ns = await nsServers(t, 7800, inHost);
+  await portfwd(t, ['--netns-pid', String(ns.pid), '-p', '0.0.0.0:18801:7801/tcp', '-p', '0.0.0.0:18800:7800/udp'], 2, inHost);
+  let [port, reply] = ask(CLIENT_NS, 'tcp', HOST4, 18801, 7801);
+  t.equal(port, '7801', 'the client connected from port 7801');
+  t.match(reply, new RegExp(`^${CLIENT4.replace(/\./g, '\\.')} \\d+$`), `TCP: the server sees the client address, not loopback (${reply})`);
+  t.not(reply, `${CLIENT4} 7801`, 'with a port of the kernel\'s pick (7801 is the service\'s)');
+  [port, reply] = ask(CLIENT_NS, 'udp', HOST4, 18800, 7800);
+  t.equal(port, '7800');
+  t.match(reply, new RegExp(`^${CLIENT4.replace(/\./g, '\\.')} \\d+ ping$`), `UDP: the server sees the client address and its reply comes back (${reply})`);
 });
 
 t.test('--source-ip-transparent=false: the server sees the forwarder', { skip: !isRoot && 'needs root to make the test namespaces' }, async (t) => {
