@@ -183,7 +183,7 @@ export interface RelayOptions {
   threads?: number;
   /** Pipe size asked with F_SETPIPE_SZ (default 1 MiB; the user's pipe allowance may cap it). */
   pipeSize?: number;
-  /** Sockets made in advance per namespace port (default 8). */
+  /** Sockets made in advance per namespace, address family and proto, shared by its ports (default 8). */
   nsPool?: number;
 }
 

@@ -4,7 +4,8 @@
 // An Engine owns N worker threads, each with its own epoll loop and pipe pool.
 // A Port is one forwarded port: one or two listening sockets (v4, v6) and a
 // target address, either on the host or inside another process's network
-// namespace (target sockets made there by NsSockets, kept in a small pool).
+// namespace (target sockets made there by NsSockets, kept in a small pool
+// shared by every port into that namespace, with its fds: NsShared).
 //
 // TCP: every worker waits on every TCP listener (EPOLLEXCLUSIVE), so the
 // worker that accepts a connection serves it: splice(2) client -> pipe ->
@@ -144,6 +145,18 @@ class NsPool {
   bool closed_ = false;
 };
 
+// One target namespace, shared by every port into it: one set of namespace
+// fds (our dups) and one socket pool per (family, type), made on first use,
+// so that a published port costs only its listening socket.
+struct NsShared {
+  NsTarget ns;  // owned
+  std::mutex mu;
+  std::shared_ptr<NsPool> pools[2][2];  // [IPv6][UDP]
+  // The pool for sockets of family and type (made now if it is the first).
+  std::shared_ptr<NsPool> Pool(int family, int type, int want, bool* made);
+  ~NsShared();
+};
+
 // ---- ports ----
 
 struct Port {
@@ -153,7 +166,8 @@ struct Port {
   std::vector<Addr> listen_addrs;
   Addr target;
   bool in_ns = false;
-  NsTarget ns;  // owned dups of the namespace fds
+  std::shared_ptr<NsShared> net;  // declared before pool: the pool goes first
+  NsTarget ns;  // net's fds (not owned)
   bool transparent = false;
   std::atomic<bool> transparent_ok{true};
   // The target is reached over loopback (a local address of its namespace).
@@ -279,6 +293,8 @@ struct Engine {
   int ns_pool;
   std::mutex mu;
   std::unordered_map<int, std::shared_ptr<Port>> ports;
+  // Target namespaces by the identity (dev:ino) of their fds, while a port uses them.
+  std::unordered_map<std::string, std::weak_ptr<NsShared>> nets;
   int next_worker = 0;
 
   // The namespace-socket filler thread.

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -23,10 +24,23 @@ constexpr size_t kIdlePipes = 8;
 }
 
 Port::~Port() {
-  if (pool) pool->Close();
   for (int fd : listen_fds) close(fd);
+}
+
+NsShared::~NsShared() {
+  for (auto& byfam : pools)
+    for (auto& p : byfam)
+      if (p) p->Close();
   for (int fd : ns.fds)
     if (fd >= 0) close(fd);
+}
+
+std::shared_ptr<NsPool> NsShared::Pool(int family, int type, int want, bool* made) {
+  std::lock_guard<std::mutex> g(mu);
+  std::shared_ptr<NsPool>& p = pools[family == AF_INET6 ? 1 : 0][type == SOCK_DGRAM ? 1 : 0];
+  *made = !p;
+  if (!p) p = std::make_shared<NsPool>(ns, family, type, want);
+  return p;
 }
 
 Worker::Worker(Engine* e, int i, size_t pipe_size) : engine(e), index(i), pipes(pipe_size, kIdlePipes) {
@@ -179,13 +193,15 @@ Engine::Engine(int threads, size_t pipe_size, int pool) : ns_pool(pool) {
       if (fstop) return;
       fwork = false;
       lk.unlock();
-      std::vector<std::shared_ptr<Port>> ps;
+      std::vector<std::shared_ptr<NsPool>> ps;
       {
         std::lock_guard<std::mutex> g(mu);
-        for (auto& kv : ports)
-          if (kv.second->pool) ps.push_back(kv.second);
+        for (auto& kv : ports) {
+          auto& pool = kv.second->pool;
+          if (pool && std::find(ps.begin(), ps.end(), pool) == ps.end()) ps.push_back(pool);
+        }
       }
-      for (auto& p : ps) p->pool->Fill();
+      for (auto& p : ps) p->Fill();
       ps.clear();
       lk.lock();
     }
@@ -243,7 +259,7 @@ bool Engine::RemovePort(int id) {
     std::unique_lock<std::mutex> lk(*m);
     cv->wait_for(lk, std::chrono::seconds(5), [left]() { return *left == 0; });
   }
-  if (p->pool) p->pool->Close();
+  // The namespace's pool stays for its other ports (closed with the last).
   // The listening sockets close when the last reference goes (here, or in a
   // worker that has not yet caught up after the timeout).
   return true;
