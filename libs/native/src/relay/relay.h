@@ -154,7 +154,21 @@ struct NsShared {
   std::shared_ptr<NsPool> pools[2][2];  // [IPv6][UDP]
   // The pool for sockets of family and type (made now if it is the first).
   std::shared_ptr<NsPool> Pool(int family, int type, int want, bool* made);
+  // Where the server inside sees `client` come from, for a target of
+  // target_family (relay_route.cc): 1 and *out = client (its own address),
+  // 0 and *out = the namespace's gateway (port 0), -1: neither (no gateway).
+  int SourceFor(const Addr& client, int target_family, Addr* out);
   ~NsShared();
+
+ private:
+  int Netlink();
+  bool Gateway(int family, Addr* out);
+  int nl = -1;  // NETLINK_ROUTE socket made inside (lazy)
+  int64_t gw_at[2] = {-1000000, -1000000};
+  bool gw_ok[2] = {false, false};
+  Addr gw[2];
+
+ public:
 };
 
 // ---- ports ----
@@ -175,7 +189,7 @@ struct Port {
   int udp_idle_ms = 90000;
   std::atomic<int> tcp_conns{0};
   // A budget was hit (logged once per port and kind).
-  std::atomic<bool> tcp_cap_logged{false}, udp_cap_logged{false};
+  std::atomic<bool> tcp_cap_logged{false}, udp_cap_logged{false}, no_gateway_logged{false};
   std::shared_ptr<NsPool> pool;
   int owner_worker = 0;  // UDP: the worker that serves it
   ~Port();
@@ -311,6 +325,10 @@ int64_t NowMs();
 // Returns 0 or an errno (the socket is still usable unbound then).
 int BindTransparent(int fd, const Addr& client);
 void SetNoDelay(int fd);
+// Binds a target socket of p so that the server inside sees the client as
+// NsShared::SourceFor says (nothing for loopback clients or ports that do
+// not keep addresses). Returns 0, or an errno: refuse the client.
+int BindSource(Worker* w, Port* p, int fd, const Addr& peer, bool* bound);
 // Whether `target` is a local address of the namespace `sock_fd_family`
 // sockets are made in: a UDP socket `udp` (unbound) is connected to it and
 // its chosen source compared. Closes udp.

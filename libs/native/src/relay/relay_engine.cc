@@ -33,6 +33,7 @@ NsShared::~NsShared() {
       if (p) p->Close();
   for (int fd : ns.fds)
     if (fd >= 0) close(fd);
+  if (nl >= 0) close(nl);
 }
 
 std::shared_ptr<NsPool> NsShared::Pool(int family, int type, int want, bool* made) {

@@ -88,28 +88,15 @@ int TargetSocket(Engine* e, Port* p, int type) {
 // Makes the target socket (bound to the client's address when the port keeps
 // source addresses) and starts connecting it. Returns the fd, or -errno.
 static int ConnectTarget(Worker* w, Port* p, const Addr& peer, bool* connected) {
-  Addr client = peer.Unmapped();
-  bool bind_client = p->transparent && p->transparent_ok.load(std::memory_order_relaxed) && !client.IsLoopback() &&
-                     client.family() == p->target.family();
+  Addr client = peer;
   for (int attempt = 0; attempt < 2; attempt++) {
     int fd = TargetSocket(w->engine, p, SOCK_STREAM);
     if (fd < 0) return fd;
-    if (bind_client) {
-      int err = BindTransparent(fd, client);
-      // The client's port is bound inside (e.g. it chose the service's own
-      // port): keep its address, let the kernel pick the port.
-      if (err == EADDRINUSE && client.port() != 0) {
-        client.SetPort(0);
-        err = BindTransparent(fd, client);
-      }
-      if (err == EPERM || err == ENOPROTOOPT || err == EACCES) {
-        p->transparent_ok = false;
-        Event e{Event::kError};
-        e.port_id = p->id;
-        e.err = err;
-        e.what = "keeping the client address (IP_TRANSPARENT)";
-        w->Emit(std::move(e));
-      }
+    bool bound = false;
+    int err = BindSource(w, p, fd, client, &bound);
+    if (err != 0) {
+      close(fd);
+      return -err;
     }
     SetNoDelay(fd);
     if (p->target_local) UseLoopbackCongestion(fd);
@@ -117,16 +104,16 @@ static int ConnectTarget(Worker* w, Port* p, const Addr& peer, bool* connected) 
       *connected = true;
       return fd;
     }
-    int err = errno;
+    err = errno;
     if (err == EINPROGRESS) {
       *connected = false;
       return fd;
     }
     close(fd);
     // The client's address and port may still be taken by an earlier
-    // connection (TIME_WAIT): connect once more from the client's address
-    // with a port the kernel picks (never from a plain, loopback address).
-    if (bind_client && client.port() != 0 && (err == EADDRNOTAVAIL || err == EADDRINUSE)) {
+    // connection (TIME_WAIT): once more with a port the kernel picks (never
+    // from a plain, loopback address).
+    if (bound && client.port() != 0 && (err == EADDRNOTAVAIL || err == EADDRINUSE)) {
       client.SetPort(0);
       continue;
     }

@@ -170,18 +170,15 @@ static Flow* NewFlow(Worker* w, UdpListener* l, const sockaddr_storage& from, so
     delete f;
     return nullptr;
   }
-  Addr client = f->client.Unmapped();
-  if (p->transparent && p->transparent_ok.load(std::memory_order_relaxed) && !client.IsLoopback() &&
-      client.family() == p->target.family()) {
-    int err = BindTransparent(fd, client);
-    // The client's port is bound inside: keep its address, any port.
-    if (err == EADDRINUSE && client.port() != 0) {
-      client.SetPort(0);
-      err = BindTransparent(fd, client);
-    }
-    if (err == EPERM || err == ENOPROTOOPT || err == EACCES) p->transparent_ok = false;
-    f->transparent = err == 0;
+  bool bound = false;
+  int berr = BindSource(w, p, fd, f->client, &bound);
+  if (berr != 0) {
+    close(fd);
+    w->engine->fds_held--;
+    delete f;
+    return nullptr;
   }
+  f->transparent = bound;
   if (!f->transparent && connect(fd, reinterpret_cast<const sockaddr*>(&p->target.ss), p->target.len) < 0) {
     Event e{Event::kError};
     e.port_id = p->id;
