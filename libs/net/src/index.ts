@@ -9,3 +9,5 @@ export { RESOLV_CONF, HOSTS, NET_JSON, netFilePaths, openStateFiles, type StateF
 export { parseCidr, addrAt, ipBytes, DEFAULT_CIDR, type Cidr } from './addr.js';
 export { SLIRP4NETNS_API_SOCKET } from './drivers/slirp4netns.js';
 export { netMountPlan, NO_COPY_UP_WARNING } from './mounts.js';
+export { RestartBudget } from './restarts.js';
+export { supervise, type Incarnation, type SuperviseOptions } from './supervise.js';
