@@ -3,7 +3,7 @@
 // it dies too often: status 1, the driver logged why), or a signal to stop us.
 import { basename } from 'node:path';
 import { RkError, type Logger } from '@rk/cli';
-import { NET_JSON, openStateFiles, resolveNetConfig, startNetwork, whenNamespaceEmpty, driverFor } from '@rk/net';
+import { NET_JSON, netGaveUp, openStateFiles, resolveNetConfig, startNetwork, whenNamespaceEmpty, driverFor } from '@rk/net';
 import { readChildPid, releaseGate } from '@rk/state';
 import type { NetArgs } from './flags.js';
 
@@ -43,6 +43,6 @@ export async function runNet(a: NetArgs, log: Logger): Promise<number> {
     for (const f of [NET_JSON, ...Object.values(net.info.sockets).map((p) => basename(p))]) files.remove(f);
     files.close();
   }
-  // The driver has logged why (an error line): no second message.
+  if (why.failed) netGaveUp(net, cfg.driver, why.reason, log);
   return why.failed ? 1 : 0;
 }

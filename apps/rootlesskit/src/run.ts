@@ -9,7 +9,7 @@ import { Child, evacuateCgroup2, exitReason, forwardSignals, procPlan, resolveCo
 import { API_SOCK_FILE, StateDir } from '@rk/state';
 import { ignoreSignals, whenReadable, type PlanStep } from '@rk/native';
 import { normalize } from 'node:path';
-import { driverFor, netMountPlan, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
+import { driverFor, netGaveUp, netMountPlan, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
 import { closeSync, rmSync } from 'node:fs';
 import type { Args } from './flags.js';
 import { socketActivation } from './listen-fds.js';
@@ -135,7 +135,8 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
       // A helper that dies is restarted by its driver; once the driver gives
       // up (it logged why), CMD keeps running without network, as upstream's
       // does, and our exit status is still CMD's.
-      void net.ended.then((reason) => reason !== 'stopped' && log.debug(`network driver ${netCfg.driver} gave up: ${reason}`));
+      const started = net;
+      void net.ended.then((reason) => netGaveUp(started, netCfg.driver, reason, log));
     }
     ports = await startPorts(a, child.pid, net, log);
     // The child runs its mount plan (propagation, copy-up, /proc, /sys,

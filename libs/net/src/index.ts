@@ -1,7 +1,7 @@
 export type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet, Tristate } from './types.js';
 export { NET_FLAGS, NET_DRIVERS, type NetFlags } from './flags.js';
 export { resolveNetConfig } from './config.js';
-export { startNetwork, type StartedNetwork } from './network.js';
+export { startNetwork, netGaveUp, type StartedNetwork } from './network.js';
 export { driverFor } from './drivers/index.js';
 export { whenNamespaceEmpty, processesIn } from './lifetime.js';
 export { openTarget, openDetachedTarget, nsFds, type OpenedTarget } from './target.js';

@@ -50,3 +50,14 @@ export async function startNetwork(pid: number, cfg: NetConfig, opts: { files?: 
 function mntInode(pid: number): number {
   return statSync(`/proc/${pid}/ns/mnt`).ino;
 }
+
+/**
+ * Logs a driver's giving up unless it did so itself (drivers under
+ * supervise.ts do): "network driver X stopped: REASON; CMD keeps running
+ * without network". Nothing for "stopped" (our own stop()).
+ */
+export function netGaveUp(net: RunningNet, driver: string, reason: string, log: Logger): void {
+  if (reason === 'stopped') return;
+  if (net.onRestart) log.debug(`network driver ${driver} gave up: ${reason}`);
+  else log.error(`network driver ${driver} stopped: ${reason}; CMD keeps running without network`);
+}

@@ -80,7 +80,8 @@ export interface RunningNet {
   /**
    * Settles when the driver gave up (the reason): its helper died and was
    * not restarted, or died too often (restarts.ts), or what it set up went
-   * away. The driver has logged why as an error line; CMD keeps running,
+   * away. A driver with onRestart (supervise.ts) has logged why as an error
+   * line; for one without, the caller logs it (netGaveUp). CMD keeps running,
    * without network (as upstream's CMD does when its slirp4netns dies).
    * After stop() it settles with "stopped".
    */

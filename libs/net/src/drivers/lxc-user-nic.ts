@@ -139,15 +139,10 @@ export const lxcUserNic: NetDriver = {
       timer.unref();
     };
     schedule(lease);
-    // No helper runs to restart: a lost lease is given up on, as a dead helper is (restarts.ts's words).
-    const gaveUp = ended.then((why) => {
-      if (stopped) return 'stopped';
-      log.error(`lxc-user-nic: ${why}; CMD keeps running without network`);
-      return why;
-    });
+    // No helper runs to restart: a lost lease ends the driver (the caller says so; CMD keeps running).
     return {
       info,
-      ended: gaveUp,
+      ended: ended.then((why) => (stopped ? 'stopped' : why)),
       async stop() {
         stopped = true;
         clearTimeout(timer);
