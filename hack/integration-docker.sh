@@ -96,7 +96,7 @@ for run in slirp4netns/builtin slirp4netns/slirp4netns ${RK_DOCKER_RUNS:-}; do
     ports="$("$ROOTLESSCTL" --socket "$state/api.sock" list-ports)"
     echo "$ports" | grep -Eq "^[0-9]+ +tcp[46]? +$host_ip +$port " ||
       fail "$run: port $host_ip:$port not in rootlesskit's /v1/ports: $ports"
-    pgrep -u "$(id -u)" -f "rootlesskit-docker-proxy .*-host-port $port( |$)" >/dev/null ||
+    pgrep -u "$(id -u)" -P "$(pids_of_tree "$rk" | paste -sd,)" -f "rootlesskit-docker-proxy .*-host-port $port( |$)" >/dev/null ||
       fail "$run: no rootlesskit-docker-proxy for port $port"
     say "ok: docker run -p $host_ip:$port:80: the page on 127.0.0.1:$port, via rootlesskit-docker-proxy and /v1/ports ($(echo "$ports" | grep -E " $port " | tr -s ' '))"
     docker rm -f "$name" >/dev/null

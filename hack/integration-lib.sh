@@ -102,13 +102,14 @@ wait_exit() {
 # free_port (a port below the ephemeral range that no socket uses now).
 . "$RK_REPO/hack/script-lib.sh"
 
-# `pids_of_tree PID`: PID and every descendant, one a line.
+# `pids_of_tree PID`: PID and every descendant, one a line, found by parent
+# PIDs (ps), so that it works on kernels without /proc/PID/task/*/children
+# (CONFIG_PROC_CHILDREN); what a script looks at is what it started, never a
+# process picked by name across the machine.
 pids_of_tree() {
-  local p c
-  echo "$1"
-  for p in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    for c in $(pids_of_tree "$p"); do echo "$c"; done
-  done
+  ps -e -o pid=,ppid= | awk -v root="$1" '
+    { parent[$1] = $2 }
+    END { print root; for (p in parent) { q = parent[p]; while (q != "" && q != 0 && q != root) q = parent[q]; if (q == root) print p } }'
 }
 
 # `alive PID`: the process runs (a zombie waiting to be reaped has died).

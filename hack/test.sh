@@ -64,6 +64,12 @@ trap 'kill $http_pid 2>/dev/null; rm -rf "$work"' EXIT
 echo "hello from the host" >"$work/hello.txt"
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/hello.txt" && break; sleep 0.05; done
 netprobe="ip -o -4 addr show tap0 | awk '{print \$4}'; ip route show default | cut -d' ' -f1-5; cat /sys/class/net/tap0/mtu; cat /etc/resolv.conf; curl -sS -m 5 http://10.0.2.2:$port/hello.txt; touch /etc/rk-test-sh && echo etc-writable"
+# Processes this run started that still run: those naming $work in their
+# arguments (its state dirs), but this script and section 5's web server;
+# never a process picked by name (the user's own slirp4netns may run beside).
+leftovers() {
+  pgrep -u "$(id -u)" -af "$work" | grep -v -e "^$$ " -e "^$http_pid " || true
+}
 for driver in slirp4netns builtin; do
   info "5. $driver: rk-unshare --net --gate -> rk-idmap -> rk-net --release -> rk-copyup --sysfs --state-dir"
   nstate="$work/net-$driver"
@@ -75,12 +81,14 @@ for driver in slirp4netns builtin; do
   rk-net --net="$driver" --state-dir "$nstate" --release 2>"$work/net-rknet-err" || fail "rk-net --net=$driver: $(cat "$work/net-rknet-err")"
   wait "$unshare_pid" || fail "$driver pipeline exited $?: $(cat "$work/net-err")"
   cat "$work/net-out"
-  rootlesskit --net="$driver" --copy-up=/etc sh -c "$netprobe" >"$work/net-ours" 2>/dev/null || fail "rootlesskit --net=$driver failed"
+  # A state dir under $work: whatever this run starts names $work (leftovers).
+  rootlesskit --net="$driver" --state-dir="$work/rk-$driver" --copy-up=/etc sh -c "$netprobe" >"$work/net-ours" 2>/dev/null || fail "rootlesskit --net=$driver failed"
   diff "$work/net-out" "$work/net-ours" || fail "the $driver pipeline differs from rootlesskit --net=$driver"
   grep -qx '10.0.2.100/24' "$work/net-out" || fail "$driver: no 10.0.2.100/24 on tap0"
   grep -q 'hello from the host' "$work/net-out" || fail "$driver: no HTTP through the gateway"
   [ ! -e "$nstate" ] || fail "$driver: state dir left behind"
-  ! pgrep -u "$(id -u)" -x slirp4netns >/dev/null || fail "$driver: a slirp4netns process was left behind"
+  [ ! -e "$work/rk-$driver" ] || fail "$driver: rootlesskit's state dir left behind"
+  [ -z "$(leftovers)" ] || fail "$driver: processes left behind: $(leftovers)"
   info "   PASS: $driver composed in shell = rootlesskit --net=$driver"
 done
 [ ! -e /etc/rk-test-sh ] || fail "copy-up leaked to the host /etc"
@@ -96,9 +104,6 @@ www="$work/www"
 mkdir "$www"
 head -c 65536 /dev/urandom | base64 >"$www/index.html"
 fds_before="$(ls /proc/$$/fd | wc -l)"
-leftovers() { # processes that still refer to this run's files (but section 5's web server)
-  pgrep -u "$(id -u)" -af "$work" | grep -v -e "^$$ " -e "^$http_pid " || true
-}
 listening() { ss -Htln "sport = :$1" | grep -q .; }
 fds_of() { ls "/proc/$1/fd" | wc -l; }
 fds_at_most() { [ "$(fds_of "$1")" -le "$2" ]; }

@@ -30,6 +30,7 @@
         "src/relay/relay_engine.cc",
         "src/relay/relay_js.cc",
         "src/relay/relay_pool.cc",
+        "src/relay/relay_route.cc",
         "src/relay/relay_tcp.cc",
         "src/relay/relay_udp.cc",
         "src/relay/relay_udp_send.cc"

@@ -3,6 +3,7 @@
 // as the current user otherwise.
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -151,6 +152,40 @@ export function normMap(text: string): string {
     .split('\n')
     .map((l) => l.trim().split(/\s+/).join(' '))
     .join('\n');
+}
+
+/**
+ * The live processes started by `pid` (its children, theirs, ...), found by
+ * their parent PIDs in /proc/N/stat: what a test looks at is what it
+ * started, never a process picked by name across the machine (the user's own
+ * rootless Docker or slirp4netns must not matter).
+ */
+export function descendants(pid: number): { pid: number; comm: string }[] {
+  const procs: { pid: number; ppid: number; comm: string }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const [state, ppid] = stat.slice(close + 2).split(' ');
+      if (state !== 'Z') procs.push({ pid: Number(name), ppid: Number(ppid), comm: stat.slice(stat.indexOf('(') + 1, close) });
+    } catch {
+      // gone
+    }
+  }
+  const out: { pid: number; comm: string }[] = [];
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) {
+      if (!tree.has(p.pid) && tree.has(p.ppid)) {
+        tree.add(p.pid);
+        out.push({ pid: p.pid, comm: p.comm });
+        grew = true;
+      }
+    }
+  }
+  return out;
 }
 
 export { spawnSync };

@@ -50,7 +50,9 @@ t.test('veth on the bridge, address by DHCP; HTTP, UDP and DNS from the bridge',
   const r = ns.run([
     'rootlesskit', '--debug', '--net=lxc-user-nic', '--copy-up=/etc', 'sh', '-c',
     `ip -o -4 addr show eth0; ip route; cat /sys/class/net/eth0/mtu; cat /etc/resolv.conf; curl -s -m 5 http://198.51.100.1:${PORT}/lxc; ` +
-      `echo hi | socat -t2 - UDP4:198.51.100.1:${PORT}; echo; getent hosts rk-test.internal; ps -e -o comm= | sort | tr '\\n' ' '`,
+      `echo hi | socat -t2 - UDP4:198.51.100.1:${PORT}; echo; getent hosts rk-test.internal; ` +
+      // The processes in this network namespace (not the machine's: a host's own dhclient does not count).
+      `me=$(readlink /proc/self/ns/net); for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net 2>/dev/null)" = "$me" ] && cat $p/comm 2>/dev/null; done | sort | tr '\\n' ' '`,
   ]);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /eth0\s+inet 198\.51\.100\.(5\d|[6-9]\d)\/24 /, 'an address from the DHCP range');

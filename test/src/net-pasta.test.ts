@@ -4,8 +4,8 @@
 // no way off this machine) and runs the user's rootlesskit there; the test
 // servers listen on that namespace's loopback.
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { tempDir, waitFor } from './harness.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { descendants, run, tempDir, waitFor } from './harness.js';
 import { exited, pipelineScript, rootOnly, startServers, stderrOf, TestNetns, type Servers } from './net-harness.js';
 
 const skip = rootOnly || (existsSync('/usr/bin/pasta') ? false : 'passt not installed (hack/setup.sh installs it)');
@@ -98,16 +98,30 @@ t.test('rk-net composed in shell', { skip }, async (t) => {
   t.match(r.stdout, /--- left\n$/, 'nothing left in the state dir');
 });
 
-t.test('pasta killed mid-run: rootlesskit says so, exits 1, leaves nothing', { skip }, async (t) => {
+t.test('pasta killed mid-run: CMD keeps running, pasta is restarted and serves new connections', { skip }, async (t) => {
   const dir = tempDir();
   const s = `${dir}/s`;
-  const p = ns.start(['rootlesskit', '--net=pasta', '--disable-host-loopback', '--state-dir', s, 'sleep', '60']);
+  const p = ns.start(['rootlesskit', '--net=pasta', '--state-dir', s, 'sleep', '60']);
+  t.teardown(() => void (p.exitCode === null && p.kill('SIGKILL')));
   const err = stderrOf(p);
-  await waitFor(() => existsSync(`${s}/net.json`));
-  const { helperPid } = JSON.parse(ns.run(['cat', `${s}/net.json`]).stdout) as { helperPid: number };
-  process.kill(helperPid, 'SIGKILL');
-  t.equal(await exited(p), 1);
-  t.match(err(), /network driver pasta stopped: pasta was killed by SIGKILL\n/);
+  await waitFor(() => existsSync(`${s}/net.json`) && existsSync(`${s}/child_pid`));
+  const child = Number(readFileSync(`${s}/child_pid`, 'utf8'));
+  const inside = () => run(['nsenter', '--preserve-credentials', '-U', '-n', '-t', String(child), 'curl', '-s', '-m', '3', `http://10.0.2.2:${PORT}/again`]).stdout;
+  // pasta runs as passt, or re-executes itself as pasta.avx2.
+  const pastas = () => descendants(p.pid!).filter((d) => /^pas(ta|st)/.test(d.comm)).map((d) => d.pid);
+  const [first] = pastas();
+  t.ok(first, 'pasta runs under rootlesskit');
+  const killedAt = Date.now();
+  process.kill(first!, 'SIGKILL');
+  await waitFor(() => pastas().length === 1 && pastas()[0] !== first, 5000);
+  let body = '';
+  await waitFor(() => (body = inside()) !== '', 5000).catch(() => {});
+  t.match(body, /^rk-net-ok \/again$/m, 'a new connection from inside through the restarted pasta');
+  t.comment(`pasta serving again ${Date.now() - killedAt} ms after SIGKILL`);
+  t.match(err(), /warning: pasta died \(killed by SIGKILL\): restarting \(restart 1\)\n/);
+  t.equal(p.exitCode, null, 'rootlesskit kept running');
+  process.kill(child, 'SIGTERM');
+  t.equal(await exited(p), 255, "CMD's status");
   t.notOk(existsSync(s), 'state dir removed');
 });
 

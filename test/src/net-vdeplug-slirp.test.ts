@@ -2,8 +2,8 @@
 // behind a tap in the namespace (our frame pump in between). Servers run on
 // the host's loopback; nothing leaves this machine.
 import t from 'tap';
-import { existsSync, readdirSync } from 'node:fs';
-import { run, start, tempDir, waitFor } from './harness.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { descendants, run, start, tempDir, waitFor } from './harness.js';
 import { exited, freePort, pipelineScript, startServers, stderrOf, type Servers } from './net-harness.js';
 
 const installed = existsSync('/usr/bin/vde_plug') ? false : 'vde2 not installed (hack/setup.sh installs it)';
@@ -70,17 +70,29 @@ t.test('rk-net composed in shell', { skip: installed }, async (t) => {
   t.match(r.stdout, /--- left\n$/, 'nothing left in the state dir');
 });
 
-t.test('vde_plug killed mid-run: rootlesskit says so, exits 1, leaves nothing', { skip: installed }, async (t) => {
+t.test('vde_plug killed mid-run: CMD keeps running, vde_plug is restarted behind a new tap0 and serves new connections', { skip: installed }, async (t) => {
   const dir = tempDir();
   const s = `${dir}/s`;
   const p = start(['rootlesskit', '--net=vdeplug_slirp', '--state-dir', s, 'sleep', '60']);
+  t.teardown(() => void (p.exitCode === null && p.kill('SIGKILL')));
   const err = stderrOf(p);
-  await waitFor(() => existsSync(`${s}/net.json`));
-  const { helperPid } = JSON.parse(run(['cat', `${s}/net.json`]).stdout) as { helperPid: number };
-  t.equal(readFileComm(helperPid), 'vde_plug');
-  process.kill(helperPid, 'SIGKILL');
-  t.equal(await exited(p), 1);
-  t.match(err(), /network driver vdeplug_slirp stopped: vde_plug was killed by SIGKILL/);
+  await waitFor(() => existsSync(`${s}/net.json`) && existsSync(`${s}/child_pid`));
+  const child = Number(readFileSync(`${s}/child_pid`, 'utf8'));
+  const inside = () => run(['nsenter', '--preserve-credentials', '-U', '-n', '-t', String(child), 'curl', '-s', '-m', '3', `http://10.0.2.2:${srv.port}/again`]).stdout;
+  const plugs = () => descendants(p.pid!).filter((d) => d.comm === 'vde_plug').map((d) => d.pid);
+  const [first] = plugs();
+  t.ok(first, 'vde_plug runs under rootlesskit');
+  const killedAt = Date.now();
+  process.kill(first!, 'SIGKILL');
+  await waitFor(() => plugs().length === 1 && plugs()[0] !== first, 5000);
+  let body = '';
+  await waitFor(() => (body = inside()) !== '', 5000).catch(() => {});
+  t.match(body, /^rk-net-ok \/again$/m, 'a new connection from inside through the restarted vde_plug');
+  t.comment(`vde_plug serving again ${Date.now() - killedAt} ms after SIGKILL`);
+  t.match(err(), /warning: vde_plug died \(killed by SIGKILL\): restarting \(restart 1\)\n/);
+  t.equal(p.exitCode, null, 'rootlesskit kept running');
+  process.kill(child, 'SIGTERM');
+  t.equal(await exited(p), 255, "CMD's status");
   t.notOk(existsSync(s), 'state dir removed');
   t.same(readdirSync(dir), []);
 });
@@ -91,7 +103,3 @@ t.test('a missing vde_plug names its package', async (t) => {
   t.match(r.stderr, /\/nonexistent\/vde_plug not found: correct --vde-plug-binary=PATH, or drop it and install the Debian package: sudo apt-get install vde2\n/);
   t.equal(r.stderr.trim().split('\n').filter((l) => !/warning/.test(l)).length, 1, 'one line');
 });
-
-function readFileComm(pid: number): string {
-  return run(['cat', `/proc/${pid}/comm`]).stdout.trim();
-}

@@ -5,7 +5,7 @@
 // does). No real vpnkit is packaged for Debian: see the README.
 import t from 'tap';
 import { existsSync, readdirSync } from 'node:fs';
-import { run, start, tempDir, waitFor } from './harness.js';
+import { descendants, run, start, tempDir, waitFor } from './harness.js';
 import { exited, fakeVpnkit, freePort, pipelineScript, startServers, stderrOf, type Servers } from './net-harness.js';
 
 let srv: Servers;
@@ -79,16 +79,24 @@ t.test('rk-net PID: the socket lives in a private temporary dir, removed at the 
   t.match(r.stdout, /^err\nout\n$/m, 'no rk-vpnkit-* dir left');
 });
 
-t.test('vpnkit killed mid-run: rootlesskit says so, exits 1, leaves nothing', async (t) => {
+t.test('vpnkit killed mid-run: not restarted, said so in one line; CMD keeps running; its status is ours, nothing is left', async (t) => {
   const dir = tempDir();
   const s = `${dir}/s`;
   const p = start(['rootlesskit', '--net=vpnkit', VPNKIT, '--disable-host-loopback', '--state-dir', s, 'sleep', '60']);
+  t.teardown(() => void (p.exitCode === null && p.kill('SIGKILL')));
   const err = stderrOf(p);
-  await waitFor(() => existsSync(`${s}/net.json`));
+  await waitFor(() => existsSync(`${s}/net.json`) && existsSync(`${s}/child_pid`));
+  const child = Number(run(['cat', `${s}/child_pid`]).stdout);
   const { helperPid } = JSON.parse(run(['cat', `${s}/net.json`]).stdout) as { helperPid: number };
+  t.ok(descendants(p.pid!).some((d) => d.pid === helperPid), 'net.json names a process rootlesskit started');
   process.kill(helperPid, 'SIGKILL');
-  t.equal(await exited(p), 1);
-  t.match(err(), /network driver vpnkit stopped: (fake-vpnkit\.mjs|node) was killed by SIGKILL/);
+  await waitFor(() => /CMD keeps running/.test(err()), 5000);
+  t.match(err(), /\[rootlesskit:parent\] error: vpnkit died \(killed by SIGKILL\): it is not restarted; CMD keeps running without network\n/);
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(p.exitCode, null, 'rootlesskit kept running');
+  t.ok(existsSync(`/proc/${child}`), 'CMD kept running');
+  process.kill(child, 'SIGTERM');
+  t.equal(await exited(p), 255, "CMD's status");
   t.notOk(existsSync(s), 'state dir removed');
   t.same(readdirSync(dir), []);
 });

@@ -2,7 +2,7 @@
 // processes, so that the synchronous run() of a command does not block them).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -22,8 +22,9 @@ export interface Server {
   stop(): void;
 }
 
-async function startServer(argv: string[], port: number, ready: () => Promise<boolean>): Promise<Server> {
+async function startServer(argv: string[], port: number, readyOf: (proc: ChildProcess) => () => Promise<boolean>): Promise<Server> {
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', detached: true });
+  const ready = readyOf(proc);
   const end = Date.now() + 5000;
   while (!(await ready())) {
     if (Date.now() > end || proc.exitCode !== null) throw new Error(`server ${argv.join(' ')} did not start`);
@@ -42,13 +43,29 @@ async function startServer(argv: string[], port: number, ready: () => Promise<bo
   };
 }
 
-function listening(port: number, proto: 'tcp' | 'udp', v6 = false): () => Promise<boolean> {
+/** Resolves true once the server process itself has a socket on port (a stray listener beside is not taken for it). */
+function listening(server: ChildProcess, port: number, proto: 'tcp' | 'udp', v6 = false): () => Promise<boolean> {
   return async () => {
     const file = `/proc/net/${proto}${v6 ? '6' : ''}`;
     if (!existsSync(file)) return false;
-    const { readFileSync } = await import('node:fs');
     const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-    return readFileSync(file, 'utf8').split('\n').some((l) => l.trim().split(/\s+/)[1]?.endsWith(hex) === true);
+    const inodes = new Set<string>();
+    for (const l of readFileSync(file, 'utf8').split('\n')) {
+      const f = l.trim().split(/\s+/);
+      if (f[1]?.endsWith(hex) && f[9]) inodes.add(`socket:[${f[9]}]`);
+    }
+    if (inodes.size === 0) return false;
+    try {
+      return readdirSync(`/proc/${server.pid}/fd`).some((fd) => {
+        try {
+          return inodes.has(readlinkSync(`/proc/${server.pid}/fd/${fd}`));
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
   };
 }
 
@@ -62,7 +79,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self,*a): pass
 class S(http.server.ThreadingHTTPServer): address_family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
 S((sys.argv[1], int(sys.argv[2])), H).serve_forever()`;
-  return startServer(['python3', '-c', script, host, String(port)], port, listening(port, 'tcp', host.includes(':')));
+  return startServer(['python3', '-c', script, host, String(port)], port, (proc) => listening(proc, port, 'tcp', host.includes(':')));
 }
 
 /** A UDP echo server on HOST: each datagram is sent back as it came. */
@@ -73,7 +90,7 @@ fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
 s=socket.socket(fam, socket.SOCK_DGRAM); s.bind((sys.argv[1], int(sys.argv[2])))
 while True:
     d,a=s.recvfrom(65535); s.sendto(d,a)`;
-  return startServer(['python3', '-c', script, host, String(port)], port, listening(port, 'udp', host.includes(':')));
+  return startServer(['python3', '-c', script, host, String(port)], port, (proc) => listening(proc, port, 'udp', host.includes(':')));
 }
 
 /** Python one-liner for inside a namespace: send TEXT by UDP to HOST:PORT, print the reply (or "timeout"). */
@@ -100,5 +117,5 @@ while True:
     h=q[:2]+b"\\x81\\x80"+q[4:6]+b"\\x00\\x01\\x00\\x00\\x00\\x00"
     ans=b"\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04"+bytes([198,51,100,7])
     s.sendto(h+q[12:qend]+ans,a)`;
-  return startServer(['python3', '-c', script, String(port)], port, listening(port, 'udp'));
+  return startServer(['python3', '-c', script, String(port)], port, (proc) => listening(proc, port, 'udp'));
 }

@@ -40,8 +40,9 @@ function topology(t: Test): void {
 }
 
 /** Runs ask.mjs in a namespace (as root); returns [clientPort, reply]. */
-function ask(ns: string, mode: 'tcp' | 'udp', host: string, port: number): [string, string] {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ASK, mode, host, String(port)], { encoding: 'utf8', timeout: 15_000 });
+function ask(ns: string, mode: 'tcp' | 'udp', host: string, port: number, localPort?: number, localAddress?: string): [string, string] {
+  const extra = localPort !== undefined ? [String(localPort), ...(localAddress ? [localAddress] : [])] : [];
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ASK, mode, host, String(port), ...extra], { encoding: 'utf8', timeout: 15_000 });
   const [local, reply] = r.stdout.trim().split('|');
   return [local ?? '', reply ?? `(no answer: ${r.stderr.trim()})`];
 }
@@ -76,6 +77,57 @@ t.test('the server inside sees the real client address (TCP and UDP, IPv4 and IP
     [port, reply] = ask(CLIENT_NS, 'tcp', HOST4, 18601);
     t.equal(reply, `${CLIENT4} ${port}`, `again (${i + 1}): a new connection from a new port`);
   }
+});
+
+t.test('a client whose source port is bound inside (the service\'s own port) is still seen with its own address', { skip: !isRoot && 'needs root to make the test namespaces' }, async (t) => {
+  topology(t);
+  const inHost = ['ip', 'netns', 'exec', HOST_NS];
+  const ns = await nsServers(t, 7800, inHost);
+  await portfwd(t, ['--netns-pid', String(ns.pid), '-p', '0.0.0.0:18801:7801/tcp', '-p', '0.0.0.0:18800:7800/udp'], 2, inHost);
+  let [port, reply] = ask(CLIENT_NS, 'tcp', HOST4, 18801, 7801);
+  t.equal(port, '7801', 'the client connected from port 7801');
+  t.match(reply, new RegExp(`^${CLIENT4.replace(/\./g, '\\.')} \\d+$`), `TCP: the server sees the client address, not loopback (${reply})`);
+  t.not(reply, `${CLIENT4} 7801`, 'with a port of the kernel\'s pick (7801 is the service\'s)');
+  [port, reply] = ask(CLIENT_NS, 'udp', HOST4, 18800, 7800);
+  t.equal(port, '7800');
+  t.match(reply, new RegExp(`^${CLIENT4.replace(/\./g, '\\.')} \\d+ ping$`), `UDP: the server sees the client address and its reply comes back (${reply})`);
+});
+
+t.test('a client that cannot be shown with its own address is shown as the namespace\'s gateway, never loopback', { skip: !isRoot && 'needs root to make the test namespaces' }, async (t) => {
+  topology(t);
+  const veth = `rkv${tag}`;
+  const inHost = ['ip', 'netns', 'exec', HOST_NS];
+  const ns = await nsServers(t, 7900, inHost);
+  // The user's namespace gets a network like slirp4netns's (a veth pair stands for the tap).
+  const inUser = ['nsenter', '-t', String(ns.pid), '-n', 'ip'];
+  sh([...inUser, 'link', 'add', 'rkd0', 'type', 'veth', 'peer', 'name', 'rkd1']);
+  sh([...inUser, 'link', 'set', 'rkd1', 'up']);
+  sh([...inUser, 'addr', 'add', '10.0.2.100/24', 'dev', 'rkd0']);
+  sh([...inUser, '-6', 'addr', 'add', 'fd00::100/64', 'dev', 'rkd0', 'nodad']);
+  sh([...inUser, 'link', 'set', 'rkd0', 'up']);
+  sh([...inUser, 'route', 'add', 'default', 'via', '10.0.2.2']);
+  sh([...inUser, '-6', 'route', 'add', 'default', 'via', 'fd00::2']);
+  // The client may also use 10.0.2.100 and a link-local address.
+  sh(['ip', '-n', CLIENT_NS, 'addr', 'add', '10.0.2.100/32', 'dev', `${veth}c`]);
+  sh(['ip', '-n', HOST_NS, 'route', 'add', '10.0.2.100/32', 'via', CLIENT4]);
+  sh(['ip', '-n', HOST_NS, '-6', 'addr', 'add', 'fe80::201/64', 'dev', `${veth}h`, 'nodad']);
+  sh(['ip', '-n', CLIENT_NS, '-6', 'addr', 'add', 'fe80::202/64', 'dev', `${veth}c`, 'nodad']);
+  await portfwd(t, [
+    '--netns-pid', String(ns.pid),
+    '-p', '0.0.0.0:18901:7901/tcp', '-p', '0.0.0.0:18900:7900/udp', '-p', '[::]:18903:[::1]:7901/tcp6',
+  ], 3, inHost);
+  let [port, reply] = ask(CLIENT_NS, 'tcp', HOST4, 18901);
+  t.equal(reply, `${CLIENT4} ${port}`, 'a client reached through the gateway is seen as itself');
+  [, reply] = ask(CLIENT_NS, 'tcp', HOST6, 18901);
+  t.match(reply, /^10\.0\.2\.2 \d+$/, `IPv6 client, IPv4 target: seen as the gateway (${reply})`);
+  [, reply] = ask(CLIENT_NS, 'udp', HOST6, 18900);
+  t.match(reply, /^10\.0\.2\.2 \d+ ping$/, `the same over UDP (${reply})`);
+  [, reply] = ask(CLIENT_NS, 'tcp', HOST4, 18901, 0, '10.0.2.100');
+  t.match(reply, /^10\.0\.2\.2 \d+$/, `a source inside the namespace's network (10.0.2.100) is not bound: seen as the gateway (${reply})`);
+  [, reply] = ask(CLIENT_NS, 'udp', HOST4, 18900, 0, '10.0.2.100');
+  t.match(reply, /^10\.0\.2\.2 \d+ ping$/, `the same over UDP (${reply})`);
+  [, reply] = ask(CLIENT_NS, 'tcp', `fe80::201%${veth}c`, 18903);
+  t.match(reply, /^fd00::2 \d+$/, `an IPv6 link-local client on a v6 port is not reset: seen as the gateway (${reply})`);
 });
 
 t.test('--source-ip-transparent=false: the server sees the forwarder', { skip: !isRoot && 'needs root to make the test namespaces' }, async (t) => {

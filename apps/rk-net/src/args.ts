@@ -8,7 +8,9 @@ export const USAGE = `Usage: rk-net --net=DRIVER [options] PID
 
 Give the network namespace of process PID (e.g. a child of rk-unshare --net)
 connectivity, and stay up while the namespace lives: rk-net exits (status 0)
-once no process is left in it, or with an error when the driver dies.
+once no process is left in it. A driver's helper that dies is restarted; rk-net
+exits 1 with one error line when the driver gives up (its helper died more than
+5 times within 30 s, or cannot be restarted).
 
 Drivers: none (loopback only), builtin (our embedded userspace NAT: libslirp on a
 native thread, no extra binary), slirp4netns, pasta, vdeplug_slirp, vpnkit,

@@ -1,8 +1,9 @@
 // rk-net: start the driver for the namespace, then wait for the namespace to
-// empty, the driver to die, or a signal to stop us.
+// empty, the driver to give up (its helper is restarted when it dies, until
+// it dies too often: status 1, the driver logged why), or a signal to stop us.
 import { basename } from 'node:path';
 import { RkError, type Logger } from '@rk/cli';
-import { NET_JSON, openStateFiles, resolveNetConfig, startNetwork, whenNamespaceEmpty, driverFor } from '@rk/net';
+import { NET_JSON, netGaveUp, openStateFiles, resolveNetConfig, startNetwork, whenNamespaceEmpty, driverFor } from '@rk/net';
 import { readChildPid, releaseGate } from '@rk/state';
 import type { NetArgs } from './flags.js';
 
@@ -42,6 +43,6 @@ export async function runNet(a: NetArgs, log: Logger): Promise<number> {
     for (const f of [NET_JSON, ...Object.values(net.info.sockets).map((p) => basename(p))]) files.remove(f);
     files.close();
   }
-  if (why.failed) throw new RkError(`network driver ${cfg.driver} stopped: ${why.reason}`);
-  return 0;
+  if (why.failed) netGaveUp(net, cfg.driver, why.reason, log);
+  return why.failed ? 1 : 0;
 }

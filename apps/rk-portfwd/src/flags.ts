@@ -23,7 +23,7 @@ export const FLAGS = {
     default: true,
     describe: 'into a namespace: the server inside sees the real client address (TCP and UDP; not for loopback clients)',
   },
-  'udp-timeout': { type: 'number', default: 90, describe: 'seconds without a datagram after which a UDP flow (one client address) ends' },
+  'udp-timeout': { type: 'number', default: 90, describe: 'seconds without a datagram after which a UDP flow (one client address) that got a reply ends (one that never did: 5 s; at most 1024 flows per port)' },
   threads: { type: 'number', default: 0, describe: 'relay threads (0: one per CPU, at most 4)' },
 } as const satisfies FlagTable;
 

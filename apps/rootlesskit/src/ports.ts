@@ -57,6 +57,9 @@ export async function startPorts(a: Args, childPid: number, net: StartedNetwork 
     const apiSocket = net.info.sockets.slirp4netnsApi;
     if (!apiSocket) throw new RkError('the slirp4netns port driver needs slirp4netns --api-socket: this slirp4netns has none (install slirp4netns 0.3 or later)');
     driver = createPortDriver('slirp4netns', { apiSocket, childIP: net.info.ip, log: plog });
+    // A restarted slirp4netns forwards nothing: the ports are added to it again.
+    const d = driver;
+    net.onRestart?.(() => d.restore?.());
   } else {
     const ns = net.info.netns ? detachedNamespace(childPid, net.info.netns) : undefined;
     driver = createPortDriver('builtin', { ...(ns ? { ns } : { childPid }), sourceIPTransparent: a['source-ip-transparent'], log: plog });

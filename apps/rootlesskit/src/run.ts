@@ -9,8 +9,8 @@ import { Child, evacuateCgroup2, exitReason, forwardSignals, procPlan, resolveCo
 import { API_SOCK_FILE, StateDir } from '@rk/state';
 import { ignoreSignals, whenReadable, type PlanStep } from '@rk/native';
 import { normalize } from 'node:path';
-import { driverFor, netMountPlan, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
-import { closeSync } from 'node:fs';
+import { driverFor, netGaveUp, netMountPlan, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
+import { closeSync, rmSync } from 'node:fs';
 import type { Args } from './flags.js';
 import { socketActivation } from './listen-fds.js';
 import { startPorts } from './ports.js';
@@ -112,14 +112,12 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
   log.debug('forwarding signals');
   let api: Promise<{ close(): Promise<void> }> | undefined;
   let net: StartedNetwork | undefined;
-  let netDied: string | undefined;
   let apiFd = -1;
   let ports: Awaited<ReturnType<typeof startPorts>>;
   // At exit, in order: no more signals forwarded, the ports (their listeners
   // and what they set up inside), the network driver, the API, the state dir.
   const shutdown = async () => {
     stopForwarding();
-    netDied = netDied ?? 'stopped';
     await ports?.close().catch((e: unknown) => log.debug(`closing the port driver: ${(e as Error).message}`));
     await net?.stop();
     if (api) void api.then((server) => server.close()).catch(() => {});
@@ -131,15 +129,14 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     log.debug('uid_map and gid_map written');
     if (netCfg) {
       if (netCfg.detachNetns) state.writeFile('netns', '', 0o444);
-      const files = { dir: state.path, write: (n: string, t: string, m?: number) => state.writeFile(n, t, m), remove: () => {} };
+      const remove = (n: string) => rmSync(state.fdPath(n), { force: true });
+      const files = { dir: state.path, write: (n: string, t: string, m?: number) => (remove(n), state.writeFile(n, t, m)), remove };
       net = await startNetwork(child.pid, netCfg, { files, log });
+      // A helper that dies is restarted by its driver; once the driver gives
+      // up (it logged why), CMD keeps running without network, as upstream's
+      // does, and our exit status is still CMD's.
       const started = net;
-      void started.ended.then((reason) => {
-        if (netDied !== undefined) return;
-        netDied = reason;
-        log.error(`network driver ${netCfg.driver} stopped: ${reason}`);
-        void child.kill();
-      });
+      void net.ended.then((reason) => netGaveUp(started, netCfg.driver, reason, log));
     }
     ports = await startPorts(a, child.pid, net, log);
     // The child runs its mount plan (propagation, copy-up, /proc, /sys,
@@ -190,9 +187,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     throw new RkError(e instanceof Error ? e.message : String(e));
   }
   const st = await child.exited;
-  const died = netDied;
   await shutdown();
-  if (died !== undefined) return 1;
   // Upstream's words for both lines: scripts grep for them ("signal: user defined signal 1").
   const code = st.signal ? 255 : (st.code ?? 255);
   if (code !== 0) {

@@ -245,7 +245,7 @@ export interface RelayOptions {
   threads?: number;
   /** Pipe size asked with F_SETPIPE_SZ (default 1 MiB; the user's pipe allowance may cap it). */
   pipeSize?: number;
-  /** Sockets made in advance per namespace port (default 8). */
+  /** Sockets made in advance per namespace, address family and proto, shared by its ports (default 8). */
   nsPool?: number;
 }
 
@@ -273,7 +273,8 @@ export interface RelayPortResult {
 
 /** A per-connection event, sent only while debug is on. */
 export interface RelayEvent {
-  kind: 'open' | 'close' | 'refused' | 'reset' | 'flow' | 'flowEnd' | 'error';
+  /** limit: a budget was hit (sent whether debug is on or not, once per port and budget). */
+  kind: 'open' | 'close' | 'refused' | 'reset' | 'flow' | 'flowEnd' | 'error' | 'limit';
   port: number;
   client?: string;
   target?: string;

@@ -6,7 +6,9 @@ import { RkError } from '@rk/cli';
 import { constants as c, openAt, statAt, unlinkAt } from '@rk/native';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { NetInfo } from './types.js';
+import type { NetInfo, StateFiles } from './types.js';
+
+export type { StateFiles };
 
 export const RESOLV_CONF = 'resolv.conf';
 export const HOSTS = 'hosts';
@@ -28,15 +30,6 @@ export function hostsText(): string {
   return `${base}\n127.0.0.1 ${name}\n::1 ${name}\n`;
 }
 
-/** Where a driver writes its files: a state dir, reached by its fd. */
-export interface StateFiles {
-  /** The dir's path (for paths handed to helper binaries and to the child's mount plan). */
-  dir: string;
-  /** Creates NAME afresh (O_EXCL|O_NOFOLLOW relative to the dir), replacing a stale one. */
-  write(name: string, text: string, mode?: number): void;
-  /** Removes NAME if it is there. */
-  remove(name: string): void;
-}
 
 /**
  * A state dir another command made (e.g. rk-unshare's), opened by fd for our
@@ -87,5 +80,9 @@ export function netFilePaths(dir: string): { resolvConf: string; hosts: string }
 export function writeNetFiles(files: StateFiles, info: NetInfo): void {
   files.write(RESOLV_CONF, resolvConfText(info.dns));
   files.write(HOSTS, hostsText());
-  files.write(NET_JSON, `${JSON.stringify(info, null, 2)}\n`);
+  files.write(NET_JSON, netJson(info));
+}
+
+export function netJson(info: NetInfo): string {
+  return `${JSON.stringify(info, null, 2)}\n`;
 }

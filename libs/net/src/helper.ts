@@ -37,8 +37,10 @@ export interface Helper {
   exited: Promise<ExitStatus>;
   /** The last lines it printed (at most 20). */
   lastLines(): string[];
-  /** "exited with status 1: <last line>" or "killed by SIGKILL". */
+  /** "<name> exited with status 1: <last lines>" or "<name> was killed by SIGKILL" (a signal came from outside: no lines quoted). */
   describeExit(st: ExitStatus): string;
+  /** The same without the name: "exited with status 1: <last lines>", "killed by SIGKILL". */
+  howExited(st: ExitStatus): string;
   /** SIGKILL (if still running) and wait. */
   kill(): Promise<void>;
   /** Forgets the lines kept so far (start-up chatter), so that a later failure quotes only what came after. */
@@ -105,15 +107,20 @@ export async function startHelper(o: HelperOptions): Promise<Helper> {
     throw e;
   }
   const name = o.binary.split('/').pop();
+  // Its last lines say why it exited; a signal came from outside: nothing to quote.
+  const how = (st: ExitStatus) => {
+    if (st.signal) return `killed by ${st.signal}`;
+    const last = lines.filter((l) => l.trim() !== '').slice(-3).join(' | ');
+    return `exited with status ${st.code}${last ? `: ${last}` : ''}`;
+  };
   return {
     pid: child.pid,
     exited,
     lastLines: () => [...lines],
     describeExit(st) {
-      const how = st.signal ? `was killed by ${st.signal}` : `exited with status ${st.code}`;
-      const last = lines.filter((l) => l.trim() !== '').slice(-3).join(' | ');
-      return `${name} ${how}${last ? `: ${last}` : ''}`;
+      return `${name} ${st.signal ? 'was ' : ''}${how(st)}`;
     },
+    howExited: how,
     kill: () => child.kill(),
     forgetLines: () => void lines.splice(0),
   };

@@ -1,7 +1,7 @@
 export type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet, Tristate } from './types.js';
 export { NET_FLAGS, NET_DRIVERS, type NetFlags } from './flags.js';
 export { resolveNetConfig } from './config.js';
-export { startNetwork, type StartedNetwork } from './network.js';
+export { startNetwork, netGaveUp, type StartedNetwork } from './network.js';
 export { driverFor } from './drivers/index.js';
 export { whenNamespaceEmpty, processesIn } from './lifetime.js';
 export { openTarget, openDetachedTarget, nsFds, type OpenedTarget } from './target.js';
@@ -9,3 +9,5 @@ export { RESOLV_CONF, HOSTS, NET_JSON, netFilePaths, openStateFiles, type StateF
 export { parseCidr, addrAt, ipBytes, DEFAULT_CIDR, type Cidr } from './addr.js';
 export { SLIRP4NETNS_API_SOCKET } from './drivers/slirp4netns.js';
 export { netMountPlan, NO_COPY_UP_WARNING } from './mounts.js';
+export { RestartBudget } from './restarts.js';
+export { supervise, type Incarnation, type SuperviseOptions } from './supervise.js';

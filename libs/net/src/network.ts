@@ -2,12 +2,13 @@
 // rootlesskit share. Opens the namespaces (pinned to the process), makes the
 // detached netns when asked, starts the driver, writes STATE/resolv.conf,
 // STATE/hosts and STATE/net.json, then lets go of the namespace fds (a driver
-// keeps only what it made inside: its tap, its sockets).
+// keeps what it made inside, and, when it restarts its helper, copies of its
+// own: holdTarget).
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@rk/cli';
 import { driverFor } from './drivers/index.js';
-import { writeNetFiles, type StateFiles } from './files.js';
+import { NET_JSON, netJson, writeNetFiles, type StateFiles } from './files.js';
 import { openDetachedTarget, openTarget } from './target.js';
 import { TUN_DRIVERS, checkTun } from './tun.js';
 import type { NetConfig, RunningNet } from './types.js';
@@ -23,6 +24,7 @@ export async function startNetwork(pid: number, cfg: NetConfig, opts: { files?: 
   if (cfg.detachNetns && !stateDir) throw new Error('--detach-netns needs a state dir');
   if (TUN_DRIVERS.has(cfg.driver)) checkTun();
   const target = cfg.detachNetns ? openDetachedTarget(pid, stateDir!) : openTarget(pid, stateDir);
+  target.files = opts.files;
   let running: RunningNet;
   try {
     running = await driver.start(target, cfg, opts.log);
@@ -36,11 +38,26 @@ export async function startNetwork(pid: number, cfg: NetConfig, opts: { files?: 
     await running.stop();
     throw e;
   }
+  // A restarted helper has a new PID: net.json says so (resolv.conf and hosts
+  // stay: they are bound inside, and their contents did not change).
+  const files = opts.files;
+  if (files) running.onRestart?.(() => files.write(NET_JSON, netJson(running.info)));
   opts.log.debug(`network driver ${cfg.driver} up: ${running.info.ip}/${running.info.prefix} via ${running.info.gateway} on ${running.info.ifname}`);
   const lifetime = cfg.detachNetns ? { kind: 'mnt' as const, inode: mntInode(pid) } : { kind: 'net' as const, inode: target.netInode };
-  return { ...running, lifetime };
+  return Object.assign(running, { lifetime });
 }
 
 function mntInode(pid: number): number {
   return statSync(`/proc/${pid}/ns/mnt`).ino;
+}
+
+/**
+ * Logs a driver's giving up unless it did so itself (drivers under
+ * supervise.ts do): "network driver X stopped: REASON; CMD keeps running
+ * without network". Nothing for "stopped" (our own stop()).
+ */
+export function netGaveUp(net: RunningNet, driver: string, reason: string, log: Logger): void {
+  if (reason === 'stopped') return;
+  if (net.onRestart) log.debug(`network driver ${driver} gave up: ${reason}`);
+  else log.error(`network driver ${driver} stopped: ${reason}; CMD keeps running without network`);
 }

@@ -3,7 +3,7 @@
 // network namespace is made from inside the child's user and mount
 // namespaces and bind-mounted on STATE/netns there (visible to CMD only), as
 // upstream does; helpers reach it as /proc/PID/root/STATE/netns.
-import { closeSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RkError } from '@rk/cli';
 import { nsRun, openNamespaces } from '@rk/native';
@@ -106,4 +106,41 @@ function target(pid: number, userFd: number, netFd: number, netInode: number, ne
 /** The fds to pass to nsRun for a target (user first, when it is not ours). */
 export function nsFds(t: NetTarget): number[] {
   return t.userFd >= 0 ? [t.userFd, t.netFd] : [t.netFd];
+}
+
+/** A target kept beyond start (fds of our own), for a driver that acts on the namespace again when it restarts its helper. */
+export interface HeldTarget extends NetTarget {
+  /** Throws unless the paths the helper is given (the PID's) still lead to the same network namespace. */
+  checkInPlace(): void;
+  close(): void;
+}
+
+/** Holds t's namespaces by new fds (t's own are closed once the driver started). */
+export function holdTarget(t: NetTarget): HeldTarget {
+  const reopen = (fd: number) => (fd < 0 ? -1 : openSync(`/proc/self/fd/${fd}`, 'r'));
+  const userFd = reopen(t.userFd);
+  const netFd = reopen(t.netFd);
+  const netInode = fstatSync(netFd).ino;
+  let closed = false;
+  return {
+    ...t,
+    userFd,
+    netFd,
+    checkInPlace() {
+      let ino: number | undefined;
+      try {
+        ino = statSync(t.netnsPath).ino;
+      } catch {
+        // gone
+      }
+      // A recycled PID is never taken for the namespace's process.
+      if (ino !== netInode) throw new RkError(`process ${t.pid} left the network namespace: there is nothing to restart the helper for`);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      if (userFd >= 0) closeSync(userFd);
+      closeSync(netFd);
+    },
+  };
 }

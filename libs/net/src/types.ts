@@ -40,6 +40,18 @@ export interface NetTarget {
   detached: boolean;
   /** Where the driver may put its sockets (the state dir), if any. */
   stateDir?: string;
+  /** The same state dir by fd (e.g. to remove a dead helper's stale socket before it is restarted). */
+  files?: StateFiles;
+}
+
+/** Where a driver writes its files: a state dir, reached by its fd. */
+export interface StateFiles {
+  /** The dir's path (for paths handed to helper binaries and to the child's mount plan). */
+  dir: string;
+  /** Creates NAME afresh (O_EXCL|O_NOFOLLOW relative to the dir), replacing a stale one. */
+  write(name: string, text: string, mode?: number): void;
+  /** Removes NAME if it is there. */
+  remove(name: string): void;
 }
 
 export interface NetInfo {
@@ -63,9 +75,24 @@ export interface NetInfo {
 
 /** A driver that is up. */
 export interface RunningNet {
+  /** What it set up; info.helperPid follows the helper across restarts. */
   info: NetInfo;
-  /** Settles when the driver stops by itself (its helper died, its tap went away): the reason. */
+  /**
+   * Settles when the driver gave up (the reason): its helper died and was
+   * not restarted, or died too often (restarts.ts), or what it set up went
+   * away. A driver with onRestart (supervise.ts) has logged why as an error
+   * line; for one without, the caller logs it (netGaveUp). CMD keeps running,
+   * without network (as upstream's CMD does when its slirp4netns dies).
+   * After stop() it settles with "stopped".
+   */
   ended: Promise<string>;
+  /**
+   * Calls cb after each restart of the helper, once the new one serves the
+   * namespace (what lived in the old one, e.g. ports forwarded through
+   * slirp4netns's API, is gone and can be re-added). Drivers that never
+   * restart anything need not have it.
+   */
+  onRestart?(cb: () => void | Promise<void>): void;
   /** Stops the driver and waits for it (idempotent). */
   stop(): Promise<void>;
 }

@@ -38,6 +38,8 @@ function describe(e: RelayEvent): string {
       return `${port}: cannot connect ${who}${err}`;
     case 'flow':
       return `${port}: udp flow ${who}`;
+    case 'limit':
+      return `${port}: ${e.what}`;
     case 'flowEnd':
       return `${port}: udp flow ended ${who} (${e.up} datagrams up, ${e.down} down)`;
     default:
@@ -51,7 +53,10 @@ export function sharedRelay(log?: Logger, cfg: RelayConfig = {}): Relay {
     const threads = cfg.threads ?? Math.max(1, Math.min(4, availableParallelism()));
     shared = new Relay({ threads, pipeSize: cfg.pipeSize ?? 1 << 20 }, (e) => {
       const line = describe(e);
-      for (const l of loggers) l.debug(line);
+      for (const l of loggers) {
+        if (e.kind === 'limit') l.warn(line);
+        else l.debug(line);
+      }
     });
   }
   if (log) {

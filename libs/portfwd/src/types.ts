@@ -9,4 +9,6 @@ export interface PortDriver extends PortManager {
   remove(id: number): Promise<void>;
   /** Removes every port (and what it set up in the namespace) and releases the driver's resources. */
   close(): Promise<void>;
+  /** The forwarder behind the driver was restarted (e.g. slirp4netns): sets every port up again, ids unchanged. */
+  restore?(): Promise<void>;
 }

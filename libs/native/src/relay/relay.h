@@ -4,7 +4,8 @@
 // An Engine owns N worker threads, each with its own epoll loop and pipe pool.
 // A Port is one forwarded port: one or two listening sockets (v4, v6) and a
 // target address, either on the host or inside another process's network
-// namespace (target sockets made there by NsSockets, kept in a small pool).
+// namespace (target sockets made there by NsSockets, kept in a small pool
+// shared by every port into that namespace, with its fds: NsShared).
 //
 // TCP: every worker waits on every TCP listener (EPOLLEXCLUSIVE), so the
 // worker that accepts a connection serves it: splice(2) client -> pipe ->
@@ -39,6 +40,25 @@
 namespace rk {
 namespace relay {
 
+// ---- budgets: a remote client must not starve the process ----
+// UDP flows (one target socket each) per published port. A DNS-like server
+// gets one flow per query; past the cap the least recently used flow goes,
+// unanswered ones first, so a flood of new source ports evicts its own
+// flows before the flows of clients that got answers.
+constexpr size_t kUdpFlowsPerPort = 1024;
+// A flow that never got a reply ends after this long without a datagram
+// (answered flows: the port's idle timeout, 90 s by default): a server
+// answers within seconds, so an unanswered flow is a scan or a spoofed
+// source, and holding its socket for 90 s is what exhausted fds.
+constexpr int kUdpUnansweredIdleMs = 5000;
+// TCP connections (two fds each) per published port; past it a new
+// connection is accepted and reset at once (a clean refusal, not a hang).
+constexpr int kTcpConnsPerPort = 4096;
+// Fds the relay never takes, below RLIMIT_NOFILE: the API (api.sock), Node
+// itself, the network driver and the namespace helpers keep working
+// whatever clients of the ports do.
+constexpr int64_t kFdHeadroom = 1024;
+
 // ---- addresses (relay_addr.cc) ----
 
 struct Addr {
@@ -46,6 +66,7 @@ struct Addr {
   socklen_t len = 0;
   int family() const { return ss.ss_family; }
   uint16_t port() const;
+  void SetPort(uint16_t port);
   bool IsLoopback() const;
   // A v4-mapped IPv6 address as plain IPv4 (other addresses unchanged).
   Addr Unmapped() const;
@@ -65,7 +86,7 @@ int OpenListener(const Addr& a, int type, bool v6only, Addr* bound);
 // ---- debug events (sent to JS only while debug is on) ----
 
 struct Event {
-  enum Kind { kOpen, kClose, kRefused, kReset, kFlowOpen, kFlowClose, kError } kind;
+  enum Kind { kOpen, kClose, kRefused, kReset, kFlowOpen, kFlowClose, kError, kLimit } kind;
   explicit Event(Kind k) : kind(k) {}
   int port_id = 0;
   Addr client;
@@ -124,6 +145,32 @@ class NsPool {
   bool closed_ = false;
 };
 
+// One target namespace, shared by every port into it: one set of namespace
+// fds (our dups) and one socket pool per (family, type), made on first use,
+// so that a published port costs only its listening socket.
+struct NsShared {
+  NsTarget ns;  // owned
+  std::mutex mu;
+  std::shared_ptr<NsPool> pools[2][2];  // [IPv6][UDP]
+  // The pool for sockets of family and type (made now if it is the first).
+  std::shared_ptr<NsPool> Pool(int family, int type, int want, bool* made);
+  // Where the server inside sees `client` come from, for a target of
+  // target_family (relay_route.cc): 1 and *out = client (its own address),
+  // 0 and *out = the namespace's gateway (port 0), -1: neither (no gateway).
+  int SourceFor(const Addr& client, int target_family, Addr* out);
+  ~NsShared();
+
+ private:
+  int Netlink();
+  bool Gateway(int family, Addr* out);
+  int nl = -1;  // NETLINK_ROUTE socket made inside (lazy)
+  int64_t gw_at[2] = {-1000000, -1000000};
+  bool gw_ok[2] = {false, false};
+  Addr gw[2];
+
+ public:
+};
+
 // ---- ports ----
 
 struct Port {
@@ -133,12 +180,16 @@ struct Port {
   std::vector<Addr> listen_addrs;
   Addr target;
   bool in_ns = false;
-  NsTarget ns;  // owned dups of the namespace fds
+  std::shared_ptr<NsShared> net;  // declared before pool: the pool goes first
+  NsTarget ns;  // net's fds (not owned)
   bool transparent = false;
   std::atomic<bool> transparent_ok{true};
   // The target is reached over loopback (a local address of its namespace).
   bool target_local = false;
   int udp_idle_ms = 90000;
+  std::atomic<int> tcp_conns{0};
+  // A budget was hit (logged once per port and kind).
+  std::atomic<bool> tcp_cap_logged{false}, udp_cap_logged{false}, no_gateway_logged{false};
   std::shared_ptr<NsPool> pool;
   int owner_worker = 0;  // UDP: the worker that serves it
   ~Port();
@@ -185,6 +236,10 @@ struct Worker {
   void SweepFlows(int64_t now_ms);
 
   void Emit(Event ev);
+  // A budget hit: logged (not only with debug on), once per `logged` flag.
+  void Limit(std::atomic<bool>& logged, int port_id, const std::string& what);
+  // Takes n fds from the engine's budget; false (and a log line) when full.
+  bool TakeFds(int n, int port_id);
   void Defer(Handler* h) {
     h->dead = true;
     graveyard_.emplace_back(h);
@@ -243,10 +298,17 @@ struct Engine {
 
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<bool> debug{false};
+  // Fds held by connections and flows, and the most they may hold
+  // (RLIMIT_NOFILE at start minus kFdHeadroom).
+  std::atomic<int64_t> fds_held{0};
+  int64_t fd_budget = 0;
+  std::atomic<bool> budget_logged{false};
   std::function<void(Event&&)> sink;  // set by relay_js.cc
   int ns_pool;
   std::mutex mu;
   std::unordered_map<int, std::shared_ptr<Port>> ports;
+  // Target namespaces by the identity (dev:ino) of their fds, while a port uses them.
+  std::unordered_map<std::string, std::weak_ptr<NsShared>> nets;
   int next_worker = 0;
 
   // The namespace-socket filler thread.
@@ -263,6 +325,10 @@ int64_t NowMs();
 // Returns 0 or an errno (the socket is still usable unbound then).
 int BindTransparent(int fd, const Addr& client);
 void SetNoDelay(int fd);
+// Binds a target socket of p so that the server inside sees the client as
+// NsShared::SourceFor says (nothing for loopback clients or ports that do
+// not keep addresses). Returns 0, or an errno: refuse the client.
+int BindSource(Worker* w, Port* p, int fd, const Addr& peer, bool* bound);
 // Whether `target` is a local address of the namespace `sock_fd_family`
 // sockets are made in: a UDP socket `udp` (unbound) is connected to it and
 // its chosen source compared. Closes udp.

@@ -17,6 +17,11 @@ uint16_t Addr::port() const {
   return 0;
 }
 
+void Addr::SetPort(uint16_t p) {
+  if (ss.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(p);
+  if (ss.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(p);
+}
+
 bool Addr::IsLoopback() const { return IsLoopbackAddress(ss); }
 
 Addr Addr::Unmapped() const {

@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -22,10 +24,24 @@ constexpr size_t kIdlePipes = 8;
 }
 
 Port::~Port() {
-  if (pool) pool->Close();
   for (int fd : listen_fds) close(fd);
+}
+
+NsShared::~NsShared() {
+  for (auto& byfam : pools)
+    for (auto& p : byfam)
+      if (p) p->Close();
   for (int fd : ns.fds)
     if (fd >= 0) close(fd);
+  if (nl >= 0) close(nl);
+}
+
+std::shared_ptr<NsPool> NsShared::Pool(int family, int type, int want, bool* made) {
+  std::lock_guard<std::mutex> g(mu);
+  std::shared_ptr<NsPool>& p = pools[family == AF_INET6 ? 1 : 0][type == SOCK_DGRAM ? 1 : 0];
+  *made = !p;
+  if (!p) p = std::make_shared<NsPool>(ns, family, type, want);
+  return p;
 }
 
 Worker::Worker(Engine* e, int i, size_t pipe_size) : engine(e), index(i), pipes(pipe_size, kIdlePipes) {
@@ -68,6 +84,23 @@ void Worker::Post(Command c) {
 
 void Worker::Emit(Event ev) {
   if (engine->debug.load(std::memory_order_relaxed) && engine->sink) engine->sink(std::move(ev));
+}
+
+void Worker::Limit(std::atomic<bool>& logged, int port_id, const std::string& what) {
+  if (logged.exchange(true)) return;
+  Event e{Event::kLimit};
+  e.port_id = port_id;
+  e.what = what;
+  if (engine->sink) engine->sink(std::move(e));
+}
+
+bool Worker::TakeFds(int n, int port_id) {
+  if (engine->fds_held.fetch_add(n) + n <= engine->fd_budget) return true;
+  engine->fds_held -= n;
+  Limit(engine->budget_logged, port_id,
+        "the relay holds " + std::to_string(engine->fd_budget) + " fds (RLIMIT_NOFILE less " + std::to_string(kFdHeadroom) +
+            " kept for the API and the rest): refusing new connections and flows until some close");
+  return false;
 }
 
 void Worker::Run() {
@@ -144,6 +177,10 @@ void Worker::Run() {
 }
 
 Engine::Engine(int threads, size_t pipe_size, int pool) : ns_pool(pool) {
+  rlimit rl{};
+  int64_t lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (int64_t)rl.rlim_cur : 1 << 20;
+  fd_budget = lim - kFdHeadroom;
+  if (fd_budget < 64) fd_budget = 64;
   if (threads < 1) threads = 1;
   for (int i = 0; i < threads; i++) workers.emplace_back(new Worker(this, i, pipe_size));
   for (auto& w : workers) w->Start();
@@ -157,13 +194,15 @@ Engine::Engine(int threads, size_t pipe_size, int pool) : ns_pool(pool) {
       if (fstop) return;
       fwork = false;
       lk.unlock();
-      std::vector<std::shared_ptr<Port>> ps;
+      std::vector<std::shared_ptr<NsPool>> ps;
       {
         std::lock_guard<std::mutex> g(mu);
-        for (auto& kv : ports)
-          if (kv.second->pool) ps.push_back(kv.second);
+        for (auto& kv : ports) {
+          auto& pool = kv.second->pool;
+          if (pool && std::find(ps.begin(), ps.end(), pool) == ps.end()) ps.push_back(pool);
+        }
       }
-      for (auto& p : ps) p->pool->Fill();
+      for (auto& p : ps) p->Fill();
       ps.clear();
       lk.lock();
     }
@@ -221,7 +260,7 @@ bool Engine::RemovePort(int id) {
     std::unique_lock<std::mutex> lk(*m);
     cv->wait_for(lk, std::chrono::seconds(5), [left]() { return *left == 0; });
   }
-  if (p->pool) p->pool->Close();
+  // The namespace's pool stays for its other ports (closed with the last).
   // The listening sockets close when the last reference goes (here, or in a
   // worker that has not yet caught up after the timeout).
   return true;

@@ -2,7 +2,10 @@
 // counters, and (only while debug is on) receive per-connection events.
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "common/errors.h"
 #include "common/exports.h"
@@ -41,6 +44,7 @@ const char* KindName(Event::Kind k) {
     case Event::kFlowOpen: return "flow";
     case Event::kFlowClose: return "flowEnd";
     case Event::kError: return "error";
+    case Event::kLimit: return "limit";
   }
   return "?";
 }
@@ -128,15 +132,39 @@ Napi::Value RelayAddPort(const Napi::CallbackInfo& info) {
   if (nsv.IsArray()) {
     Napi::Array a = nsv.As<Napi::Array>();
     if (a.Length() > 4) throw Napi::TypeError::New(env, "relay: at most 4 namespace fds");
+    // One set of namespace fds per namespace: ports into the same one share it.
+    std::string key;
+    std::vector<int> given;
     for (uint32_t i = 0; i < a.Length(); i++) {
       int fd = a.Get(i).As<Napi::Number>().Int32Value();
-      int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-      if (d < 0) throw ErrnoError(env, errno, "dup", "namespace fd " + std::to_string(fd));
-      p->ns.fds[i] = d;
+      struct stat st;
+      if (fstat(fd, &st) < 0) throw ErrnoError(env, errno, "fstat", "namespace fd " + std::to_string(fd));
+      key += std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ",";
+      given.push_back(fd);
     }
+    Engine* eng = b->engine.get();
+    {
+      std::lock_guard<std::mutex> g(eng->mu);
+      auto it = eng->nets.find(key);
+      if (it != eng->nets.end()) p->net = it->second.lock();
+    }
+    if (!p->net) {
+      auto net = std::make_shared<relay::NsShared>();
+      for (size_t i = 0; i < given.size(); i++) {
+        int d = fcntl(given[i], F_DUPFD_CLOEXEC, 3);
+        if (d < 0) throw ErrnoError(env, errno, "dup", "namespace fd " + std::to_string(given[i]));
+        net->ns.fds[i] = d;
+      }
+      std::lock_guard<std::mutex> g(eng->mu);
+      for (auto it = eng->nets.begin(); it != eng->nets.end();) it = it->second.expired() ? eng->nets.erase(it) : std::next(it);
+      eng->nets[key] = net;
+      p->net = net;
+    }
+    p->ns = p->net->ns;
     p->in_ns = true;
-    p->pool = std::make_shared<relay::NsPool>(p->ns, p->target.family(), p->type, b->engine->ns_pool);
-    int err = p->pool->Fill();
+    bool made = false;
+    p->pool = p->net->Pool(p->target.family(), p->type, eng->ns_pool, &made);
+    int err = made ? p->pool->Fill() : 0;
     if (err != 0) throw ErrnoError(env, err, "socket", "in the target network namespace");
   }
   if (p->type == SOCK_STREAM) {
@@ -208,8 +236,13 @@ Napi::Value RelayStats(const Napi::CallbackInfo& info) {
   }
   {
     std::lock_guard<std::mutex> g(b->engine->mu);
-    for (auto& kv : b->engine->ports)
-      if (kv.second->pool) pooled += (int64_t)kv.second->pool->size();
+    std::vector<relay::NsPool*> seen;  // pools are shared by the ports of a namespace
+    for (auto& kv : b->engine->ports) {
+      relay::NsPool* pool = kv.second->pool.get();
+      if (!pool || std::find(seen.begin(), seen.end(), pool) != seen.end()) continue;
+      seen.push_back(pool);
+      pooled += (int64_t)pool->size();
+    }
   }
   Napi::Object r = Napi::Object::New(env);
   r.Set("threads", Napi::Number::New(env, (double)b->engine->workers.size()));

@@ -88,22 +88,15 @@ int TargetSocket(Engine* e, Port* p, int type) {
 // Makes the target socket (bound to the client's address when the port keeps
 // source addresses) and starts connecting it. Returns the fd, or -errno.
 static int ConnectTarget(Worker* w, Port* p, const Addr& peer, bool* connected) {
-  Addr client = peer.Unmapped();
-  bool bind_client = p->transparent && p->transparent_ok.load(std::memory_order_relaxed) && !client.IsLoopback() &&
-                     client.family() == p->target.family();
+  Addr client = peer;
   for (int attempt = 0; attempt < 2; attempt++) {
     int fd = TargetSocket(w->engine, p, SOCK_STREAM);
     if (fd < 0) return fd;
-    if (bind_client) {
-      int err = BindTransparent(fd, client);
-      if (err == EPERM || err == ENOPROTOOPT || err == EACCES) {
-        p->transparent_ok = false;
-        Event e{Event::kError};
-        e.port_id = p->id;
-        e.err = err;
-        e.what = "keeping the client address (IP_TRANSPARENT)";
-        w->Emit(std::move(e));
-      }
+    bool bound = false;
+    int err = BindSource(w, p, fd, client, &bound);
+    if (err != 0) {
+      close(fd);
+      return -err;
     }
     SetNoDelay(fd);
     if (p->target_local) UseLoopbackCongestion(fd);
@@ -111,16 +104,17 @@ static int ConnectTarget(Worker* w, Port* p, const Addr& peer, bool* connected) 
       *connected = true;
       return fd;
     }
-    int err = errno;
+    err = errno;
     if (err == EINPROGRESS) {
       *connected = false;
       return fd;
     }
     close(fd);
     // The client's address and port may still be taken by an earlier
-    // connection (TIME_WAIT): connect once more from a plain address.
-    if (bind_client && (err == EADDRNOTAVAIL || err == EADDRINUSE)) {
-      bind_client = false;
+    // connection (TIME_WAIT): once more with a port the kernel picks (never
+    // from a plain, loopback address).
+    if (bound && client.port() != 0 && (err == EADDRNOTAVAIL || err == EADDRINUSE)) {
+      client.SetPort(0);
       continue;
     }
     return -err;
@@ -153,6 +147,16 @@ void Worker::Accept(Port* p, int lfd) {
       return;
     }
     stat_accepted++;
+    if (p->tcp_conns.load() >= kTcpConnsPerPort) {
+      ResetClose(c);
+      Limit(p->tcp_cap_logged, p->id,
+            std::to_string(kTcpConnsPerPort) + " connections (the cap per port): new ones are reset until some close");
+      continue;
+    }
+    if (!TakeFds(2, p->id)) {
+      ResetClose(c);
+      continue;
+    }
     SetNoDelay(c);
     if (peer.IsLoopback()) {
       UseLoopbackCongestion(c);
@@ -164,6 +168,7 @@ void Worker::Accept(Port* p, int lfd) {
     bool connected = false;
     int t = ConnectTarget(this, p, peer, &connected);
     if (t < 0) {
+      engine->fds_held -= 2;
       ResetClose(c);
       Event e{Event::kRefused};
       e.port_id = p->id;
@@ -191,6 +196,7 @@ void Worker::Accept(Port* p, int lfd) {
     if (conns) conns->prev = conn;
     conns = conn;
     stat_conns++;
+    p->tcp_conns++;
     if (engine->debug.load(std::memory_order_relaxed)) {
       Event e{Event::kOpen};
       e.port_id = p->id;
@@ -352,6 +358,8 @@ void Worker::CloseConn(Conn* c, bool rst0, bool rst1) {
   else conns = c->next;
   if (c->next) c->next->prev = c->prev;
   stat_conns--;
+  c->port->tcp_conns--;
+  engine->fds_held -= 2;
   if (engine->debug.load(std::memory_order_relaxed)) {
     Event e{rst0 || rst1 ? Event::kReset : Event::kClose};
     e.port_id = c->port->id;

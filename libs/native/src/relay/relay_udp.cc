@@ -45,6 +45,7 @@ struct Flow : Handler {
   in6_pktinfo local6{};
   int64_t last = 0;
   uint64_t up = 0, down = 0;
+  bool answered = false;  // the target sent at least one datagram back
   bool closed = false;
   // Bound to the client's address: left unconnected, since a server bound to
   // a wildcard address answers from whatever source its routing picks (for
@@ -130,8 +131,27 @@ void Worker::AddUdpListener(const std::shared_ptr<Port>& p, int fd, const Addr& 
   epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+static void CloseFlow(Worker* w, Flow* f, bool erase);
+
+// Past kUdpFlowsPerPort: ends the least recently used flow, preferring one
+// that never got a reply.
+static void EvictOne(Worker* w, UdpListener* l) {
+  Flow* victim = nullptr;
+  for (auto& kv : l->flows) {
+    Flow* f = kv.second;
+    if (!victim || (victim->answered && !f->answered) || (victim->answered == f->answered && f->last < victim->last)) victim = f;
+  }
+  if (victim) CloseFlow(w, victim, true);
+}
+
 static Flow* NewFlow(Worker* w, UdpListener* l, const sockaddr_storage& from, socklen_t len, msghdr& h) {
   Port* p = l->port;
+  if (l->flows.size() >= kUdpFlowsPerPort) {
+    w->Limit(p->udp_cap_logged, p->id,
+             std::to_string(kUdpFlowsPerPort) + " UDP flows (the cap per port): the least recently used ones end, unanswered first");
+    EvictOne(w, l);
+  }
+  if (!w->TakeFds(1, p->id)) return nullptr;
   Flow* f = new Flow();
   f->l = l;
   memcpy(&f->client.ss, &from, len);
@@ -146,16 +166,19 @@ static Flow* NewFlow(Worker* w, UdpListener* l, const sockaddr_storage& from, so
     e.err = -fd;
     e.what = "target socket";
     w->Emit(std::move(e));
+    w->engine->fds_held--;
     delete f;
     return nullptr;
   }
-  Addr client = f->client.Unmapped();
-  if (p->transparent && p->transparent_ok.load(std::memory_order_relaxed) && !client.IsLoopback() &&
-      client.family() == p->target.family()) {
-    int err = BindTransparent(fd, client);
-    if (err == EPERM || err == ENOPROTOOPT || err == EACCES) p->transparent_ok = false;
-    f->transparent = err == 0;
+  bool bound = false;
+  int berr = BindSource(w, p, fd, f->client, &bound);
+  if (berr != 0) {
+    close(fd);
+    w->engine->fds_held--;
+    delete f;
+    return nullptr;
   }
+  f->transparent = bound;
   if (!f->transparent && connect(fd, reinterpret_cast<const sockaddr*>(&p->target.ss), p->target.len) < 0) {
     Event e{Event::kError};
     e.port_id = p->id;
@@ -165,6 +188,7 @@ static Flow* NewFlow(Worker* w, UdpListener* l, const sockaddr_storage& from, so
     e.what = "connect";
     w->Emit(std::move(e));
     close(fd);
+    w->engine->fds_held--;
     delete f;
     return nullptr;
   }
@@ -192,6 +216,7 @@ static void CloseFlow(Worker* w, Flow* f, bool erase) {
   f->closed = true;
   epoll_ctl(w->epfd, EPOLL_CTL_DEL, f->fd, nullptr);
   close(f->fd);
+  w->engine->fds_held--;
   if (erase) f->l->flows.erase(f->key);
   w->flows--;
   w->stat_flows--;
@@ -209,7 +234,7 @@ static void CloseFlow(Worker* w, Flow* f, bool erase) {
 
 // Sends msgs[a, b) (already received) to a flow's target socket.
 static void SendRun(Worker* w, Flow* f, int a, int b) {
-  if (!f || a >= b) return;
+  if (!f || f->closed || a >= b) return;  // closed: evicted by a newer flow in this batch
   Port* p = f->l->port;
   // Bound to the client's address, the socket is not connected: name the target.
   const sockaddr_storage* to = f->transparent ? &p->target.ss : nullptr;
@@ -274,6 +299,7 @@ void Flow::OnEvent(Worker* w, uint32_t) {
     }
     down += (uint64_t)SendDatagrams(u, l->fd, 0, n, &client.ss, client.len, ctrl, ctrl_len, &gso_down);
     last = NowMs();
+    answered = true;
     if (n < kBatch) return;
   }
 }
@@ -281,9 +307,10 @@ void Flow::OnEvent(Worker* w, uint32_t) {
 void Worker::SweepFlows(int64_t now) {
   for (UdpListener* l : udp_listeners) {
     int idle = l->port->udp_idle_ms;
+    int unanswered = idle < kUdpUnansweredIdleMs ? idle : kUdpUnansweredIdleMs;
     for (auto it = l->flows.begin(); it != l->flows.end();) {
       Flow* f = it->second;
-      if (now - f->last >= idle) {
+      if (now - f->last >= (f->answered ? idle : unanswered)) {
         it = l->flows.erase(it);
         CloseFlow(this, f, false);
       } else {

@@ -139,6 +139,7 @@ export const lxcUserNic: NetDriver = {
       timer.unref();
     };
     schedule(lease);
+    // No helper runs to restart: a lost lease ends the driver (the caller says so; CMD keeps running).
     return {
       info,
       ended: ended.then((why) => (stopped ? 'stopped' : why)),

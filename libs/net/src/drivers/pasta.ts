@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { RkError, type Logger } from '@rk/cli';
 import { mkfifo, runProgram, whenReadable } from '@rk/native';
 import { addrAt } from '../addr.js';
-import { findBinary, startHelper } from '../helper.js';
+import { findBinary, startHelper, type Helper } from '../helper.js';
+import { supervise, type Incarnation } from '../supervise.js';
+import { holdTarget } from '../target.js';
 import type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet } from '../types.js';
 
 const PKG = 'passt';
@@ -180,40 +182,49 @@ export const pasta: NetDriver = {
       hostLoopback: !cfg.disableHostLoopback,
       sockets: {},
     };
-    const fifo = readyFifo(t);
-    let helper;
-    try {
-      const args = pastaArgs(t, cfg, f, info, fifo.path);
-      helper = await startHelper({ binary: file, args, pkg: PKG, flag: FLAG, log, prefix: '[rootlesskit:pasta]', ignoreLine: (l) => SYSLOG_NOISE.test(l) });
-      log.debug(`started pasta ${args.join(' ')} (pid ${helper.pid})`);
-      const ready = await Promise.race([whenWritten(fifo.fd), helper.exited.then(() => undefined)]);
-      if (ready === undefined) throw new RkError(`pasta failed to start: ${helper.describeExit(await helper.exited)}`);
-      log.debug(`pasta is ready (pid ${ready})`);
-    } catch (e) {
-      await helper?.kill();
-      throw e;
-    } finally {
-      fifo.remove();
-    }
+    const launch = (target: NetTarget) => launchPasta(file, (fifo) => pastaArgs(target, cfg, f, info, fifo), target, log);
+    const first = await launch(t);
     if (cfg.ipv6) {
-      const v6 = ipv6FromOutput(helper.lastLines());
+      const v6 = ipv6FromOutput(first.helper.lastLines());
       if (v6) info.ipv6 = v6;
     }
-    helper.forgetLines();
-    info.helperPid = helper.pid;
-    let stopping = false;
-    const h = helper;
-    const ended = h.exited.then((st) => (stopping ? 'stopped' : h.describeExit(st)));
-    return {
+    first.helper.forgetLines();
+    const held = holdTarget(t);
+    return supervise({
+      what: 'pasta',
       info,
-      ended,
-      async stop() {
-        stopping = true;
-        await h.kill();
+      log,
+      first,
+      // pasta joins the namespace again, makes the tap again and configures it (--config-net).
+      async restart() {
+        held.checkInPlace();
+        return launch(held);
       },
-    };
+      release: () => held.close(),
+    });
   },
 };
+
+/** Starts pasta on the target and waits until it has configured the namespace. */
+async function launchPasta(file: string, argsFor: (fifo: string) => string[], t: NetTarget, log: Logger): Promise<Incarnation & { helper: Helper }> {
+  const fifo = readyFifo(t);
+  let helper: Helper | undefined;
+  try {
+    const args = argsFor(fifo.path);
+    helper = await startHelper({ binary: file, args, pkg: PKG, flag: FLAG, log, prefix: '[rootlesskit:pasta]', ignoreLine: (l) => SYSLOG_NOISE.test(l) });
+    log.debug(`started pasta ${args.join(' ')} (pid ${helper.pid})`);
+    const ready = await Promise.race([whenWritten(fifo.fd), helper.exited.then(() => undefined)]);
+    if (ready === undefined) throw new RkError(`pasta failed to start: ${helper.describeExit(await helper.exited)}`);
+    log.debug(`pasta is ready (pid ${ready})`);
+  } catch (e) {
+    await helper?.kill();
+    throw e;
+  } finally {
+    fifo.remove();
+  }
+  const h = helper;
+  return { helper: h, pid: h.pid, died: h.exited.then((st) => h.howExited(st)), stop: () => h.kill() };
+}
 
 /**
  * pasta copies the host's IPv6 address and gateway; it prints them at start

@@ -10,6 +10,8 @@ import { makePipe, runProgram } from '@rk/native';
 import { addrAt } from '../addr.js';
 import { configureInterface } from '../configure.js';
 import { findBinary, startHelper } from '../helper.js';
+import { supervise, type Incarnation } from '../supervise.js';
+import { holdTarget } from '../target.js';
 import type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet } from '../types.js';
 
 export const SLIRP4NETNS_API_SOCKET = '.s4nn.sock';
@@ -114,41 +116,52 @@ export const slirp4netns: NetDriver = {
     }
     args.push(cfg.ifname);
 
-    const [readyR, readyW] = makePipe();
-    let helper;
-    try {
-      helper = await startHelper({ binary: file, args, pkg: 'slirp4netns', flag: '--slirp4netns-binary', extraFds: [readyW], log, prefix: '[rootlesskit:slirp4netns]' });
-    } finally {
-      closeSync(readyW);
-    }
-    log.debug(`started slirp4netns ${args.join(' ')} (pid ${helper.pid})`);
-    const ready = new Socket({ fd: readyR, readable: true, writable: false });
-    const ok = await new Promise<boolean>((resolve) => {
-      ready.once('data', () => resolve(true));
-      ready.once('end', () => resolve(false));
-      ready.once('error', () => resolve(false));
-    });
-    ready.destroy();
-    if (!ok) {
-      const st = await helper.exited;
-      throw new RkError(`slirp4netns failed to start: ${helper.describeExit(st)}`);
-    }
-    try {
-      configureInterface(t, info);
-    } catch (e) {
-      await helper.kill();
-      throw e;
-    }
-    info.helperPid = helper.pid;
-    let stopping = false;
-    const ended = helper.exited.then((st) => (stopping ? 'stopped' : helper.describeExit(st)));
-    return {
+    const launch = (target: NetTarget) => launchSlirp4netns(file, args, target, info, log);
+    const first = await launch(t);
+    const held = holdTarget(t);
+    return supervise({
+      what: 'slirp4netns',
       info,
-      ended,
-      async stop() {
-        stopping = true;
-        await helper.kill();
+      log,
+      first,
+      async restart() {
+        held.checkInPlace();
+        // Same tap name, same --api-socket path: the dead one's socket file is stale.
+        if (info.sockets.slirp4netnsApi) held.files?.remove(SLIRP4NETNS_API_SOCKET);
+        return launch(held);
       },
-    };
+      release: () => held.close(),
+    });
   },
 };
+
+/** Starts slirp4netns on the target, waits for its ready fd, configures the tap it made. */
+async function launchSlirp4netns(file: string, args: string[], t: NetTarget, info: NetInfo, log: Logger): Promise<Incarnation> {
+  const [readyR, readyW] = makePipe();
+  let helper;
+  try {
+    helper = await startHelper({ binary: file, args, pkg: 'slirp4netns', flag: '--slirp4netns-binary', extraFds: [readyW], log, prefix: '[rootlesskit:slirp4netns]' });
+  } finally {
+    closeSync(readyW);
+  }
+  log.debug(`started slirp4netns ${args.join(' ')} (pid ${helper.pid})`);
+  const ready = new Socket({ fd: readyR, readable: true, writable: false });
+  const ok = await new Promise<boolean>((resolve) => {
+    ready.once('data', () => resolve(true));
+    ready.once('end', () => resolve(false));
+    ready.once('error', () => resolve(false));
+  });
+  ready.destroy();
+  if (!ok) {
+    const st = await helper.exited;
+    throw new RkError(`slirp4netns failed to start: ${helper.describeExit(st)}`);
+  }
+  try {
+    configureInterface(t, info);
+  } catch (e) {
+    await helper.kill();
+    throw e;
+  }
+  const h = helper;
+  return { pid: h.pid, died: h.exited.then((st) => h.howExited(st)), stop: () => h.kill() };
+}

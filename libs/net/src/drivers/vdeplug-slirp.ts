@@ -14,6 +14,8 @@ import { makePipe, setNonBlocking, setTapMac, startFramePump, stopFramePump } fr
 import { addrAt } from '../addr.js';
 import { configureInterface, runOps } from '../configure.js';
 import { endedBy, findBinary, startHelper, type Helper } from '../helper.js';
+import { supervise, type Incarnation } from '../supervise.js';
+import { holdTarget } from '../target.js';
 import { macString, randomMac } from '../packet.js';
 import { discoverOverStream } from '../stream-dhcp.js';
 import type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet } from '../types.js';
@@ -84,63 +86,78 @@ export const vdeplugSlirp: NetDriver = {
     const file = checkSetup(cfg);
     const info = vdeAddresses(cfg);
     const url = slirpUrl(cfg, info);
-    const [tapFd] = runOps(t, [{ op: 'tap', name: cfg.ifname }], `create ${cfg.ifname}`) as [number];
-    const fds = new Set<number>([tapFd]);
-    const closeAll = () => {
-      for (const fd of fds) closeSync(fd);
-      fds.clear();
-    };
-    let helper: Helper | undefined;
-    try {
-      const mac = randomMac();
-      setTapMac(tapFd, mac);
-      // vde_plug's stdin (we write frames to toVde) and stdout (we read fromVde).
-      const [vdeIn, toVde] = makePipe();
-      const [fromVde, vdeOut] = makePipe();
-      for (const fd of [toVde, fromVde]) fds.add(fd);
-      try {
-        helper = await startHelper({ binary: file, args: [url], pkg: 'vde2', flag: FLAG, log, prefix: '[rootlesskit:vde_plug]', stdin: vdeIn, stdout: vdeOut });
-      } finally {
-        closeSync(vdeIn);
-        closeSync(vdeOut);
-      }
-      log.debug(`started vde_plug ${url} (pid ${helper.pid})`);
-      const h = helper;
-      setNonBlocking(toVde, true);
-      setNonBlocking(fromVde, true);
-      const offer = await discoverOverStream({
-        inFd: fromVde,
-        outFd: toVde,
-        littleEndian: false,
-        mac,
-        timeoutMs: 10_000,
-        aborted: h.exited.then((st) => `vde_plug ${h.describeExit(st).replace(/^\S+ /, '')}`),
-      }).catch((e: Error) => {
-        throw new RkError(`vdeplug_slirp failed to start: ${e.message}`);
-      });
-      log.debug(`slirp offered ${offer.yiaddr} (router ${offer.routers.join(',')}, dns ${offer.dns.join(',')}) to ${macString(mac)}`);
-      if (offer.yiaddr !== info.ip) throw new RkError(`vdeplug_slirp: slirp offered ${offer.yiaddr}, expected ${info.ip}`);
-      configureInterface(t, info);
-      let pumpEnded: (why: string) => void = () => {};
-      const pumpEnd = new Promise<string>((resolve) => (pumpEnded = resolve));
-      const pump = startFramePump(tapFd, fromVde, toVde, false, (why) => pumpEnded(why));
-      fds.clear();
-      info.helperPid = h.pid;
-      let stopping = false;
-      const ended = endedBy(h.exited.then((st) => h.describeExit(st)), pumpEnd.then((why) => `vde_plug's stream: ${why}`)).then((why) => (stopping ? 'stopped' : why));
-      return {
-        info,
-        ended,
-        async stop() {
-          stopping = true;
-          stopFramePump(pump);
-          await h.kill();
-        },
-      };
-    } catch (e) {
-      closeAll();
-      await helper?.kill();
-      throw e;
-    }
+    const launch = (target: NetTarget) => launchVdePlug(file, url, target, info, log);
+    const first = await launch(t);
+    const held = holdTarget(t);
+    return supervise({
+      what: 'vde_plug',
+      info,
+      log,
+      first,
+      // A new vde_plug (a fresh slirp) and a new tap of the same name, configured the same.
+      async restart() {
+        held.checkInPlace();
+        return launch(held);
+      },
+      release: () => held.close(),
+    });
   },
 };
+
+/** Makes the tap, starts vde_plug, checks slirp answers DHCP, configures the tap and pumps frames between them. */
+async function launchVdePlug(file: string, url: string, t: NetTarget, info: NetInfo, log: Logger): Promise<Incarnation> {
+  const [tapFd] = runOps(t, [{ op: 'tap', name: info.ifname }], `create ${info.ifname}`) as [number];
+  const fds = new Set<number>([tapFd]);
+  const closeAll = () => {
+    for (const fd of fds) closeSync(fd);
+    fds.clear();
+  };
+  let helper: Helper | undefined;
+  try {
+    const mac = randomMac();
+    setTapMac(tapFd, mac);
+    // vde_plug's stdin (we write frames to toVde) and stdout (we read fromVde).
+    const [vdeIn, toVde] = makePipe();
+    const [fromVde, vdeOut] = makePipe();
+    for (const fd of [toVde, fromVde]) fds.add(fd);
+    try {
+      helper = await startHelper({ binary: file, args: [url], pkg: 'vde2', flag: FLAG, log, prefix: '[rootlesskit:vde_plug]', stdin: vdeIn, stdout: vdeOut });
+    } finally {
+      closeSync(vdeIn);
+      closeSync(vdeOut);
+    }
+    log.debug(`started vde_plug ${url} (pid ${helper.pid})`);
+    const h = helper;
+    setNonBlocking(toVde, true);
+    setNonBlocking(fromVde, true);
+    const offer = await discoverOverStream({
+      inFd: fromVde,
+      outFd: toVde,
+      littleEndian: false,
+      mac,
+      timeoutMs: 10_000,
+      aborted: h.exited.then((st) => `vde_plug ${h.howExited(st)}`),
+    }).catch((e: Error) => {
+      throw new RkError(`vdeplug_slirp failed to start: ${e.message}`);
+    });
+    log.debug(`slirp offered ${offer.yiaddr} (router ${offer.routers.join(',')}, dns ${offer.dns.join(',')}) to ${macString(mac)}`);
+    if (offer.yiaddr !== info.ip) throw new RkError(`vdeplug_slirp: slirp offered ${offer.yiaddr}, expected ${info.ip}`);
+    configureInterface(t, info);
+    let pumpEnded: (why: string) => void = () => {};
+    const pumpEnd = new Promise<string>((resolve) => (pumpEnded = resolve));
+    const pump = startFramePump(tapFd, fromVde, toVde, false, (why) => pumpEnded(why));
+    fds.clear();
+    return {
+      pid: h.pid,
+      died: endedBy(h.exited.then((st) => h.howExited(st)), pumpEnd.then((why) => `its stream: ${why}`)),
+      async stop() {
+        stopFramePump(pump);
+        await h.kill();
+      },
+    };
+  } catch (e) {
+    closeAll();
+    await helper?.kill();
+    throw e;
+  }
+}

@@ -19,6 +19,7 @@ import { resolveCommand } from '@rk/namespaces';
 import { connectUnix, setTapMac, startFramePump, stopFramePump } from '@rk/native';
 import { configureInterface, runOps } from '../configure.js';
 import { endedBy, startHelper, type Helper } from '../helper.js';
+import { supervise } from '../supervise.js';
 import { macString } from '../packet.js';
 import { discoverOverStream } from '../stream-dhcp.js';
 import type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet } from '../types.js';
@@ -157,19 +158,21 @@ export const vpnkit: NetDriver = {
       const pumpEnd = new Promise<string>((resolve) => (pumpEnded = resolve));
       const pump = startFramePump(tapFd, sock, sock, true, (why) => pumpEnded(`vpnkit connection: ${why}`));
       fds.clear();
-      info.helperPid = h.pid;
-      let stopping = false;
-      const ended = endedBy(exitReason, pumpEnd).then((why) => (stopping ? 'stopped' : why));
-      return {
+      // Not restarted: a new vpnkit would need a new handshake and its own MAC on a tap that is up.
+      return supervise({
+        what: 'vpnkit',
         info,
-        ended,
-        async stop() {
-          stopping = true;
-          stopFramePump(pump);
-          await h.kill();
-          cleanupFiles();
+        log,
+        first: {
+          pid: h.pid,
+          died: endedBy(h.exited.then((st) => h.howExited(st)), pumpEnd),
+          async stop() {
+            stopFramePump(pump);
+            await h.kill();
+          },
         },
-      };
+        release: cleanupFiles,
+      });
     } catch (e) {
       closeAll();
       await helper?.kill();
