@@ -17,15 +17,11 @@
         "src/files/sock.cc",
         "src/netlink/netlink.cc",
         "src/frames/frames.cc",
+        "src/nat/engine_js.cc",
         "src/nat/frame_filter.cc",
         "src/nat/frame_filter_js.cc",
         "src/nat/ip_reass.cc",
         "src/nat/recent_sources.cc",
-        "src/nat/slirp_csum.cc",
-        "src/nat/slirp_engine.cc",
-        "src/nat/slirp_frame.cc",
-        "src/nat/slirp_js.cc",
-        "src/nat/slirp_loop.cc",
         "src/relay/relay_addr.cc",
         "src/relay/relay_engine.cc",
         "src/relay/relay_js.cc",
@@ -37,6 +33,26 @@
       ],
       "include_dirs": ["src"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "<!@(pkg-config --cflags slirp 2>/dev/null || echo -I/usr/include/slirp)"],
+      "libraries": ["<!@(pkg-config --libs slirp 2>/dev/null || echo -lslirp)"]
+    },
+    {
+      "target_name": "rk-nat-engine",
+      "type": "executable",
+      "sources": [
+        "src/nat/engine_main.cc",
+        "src/nat/sandbox.cc",
+        "src/nat/seccomp_filter.cc",
+        "src/nat/slirp_engine.cc",
+        "src/nat/slirp_loop.cc",
+        "src/nat/slirp_frame.cc",
+        "src/nat/slirp_csum.cc",
+        "src/nat/frame_filter.cc",
+        "src/nat/ip_reass.cc",
+        "src/nat/recent_sources.cc",
+        "src/common/loopback_tcp.cc"
+      ],
+      "include_dirs": ["src"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "<!@(pkg-config --cflags slirp 2>/dev/null || echo -I/usr/include/slirp)"],
       "libraries": ["<!@(pkg-config --libs slirp 2>/dev/null || echo -lslirp)"]
     }

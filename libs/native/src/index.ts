@@ -1,4 +1,5 @@
 // Typed wrapper of the native addon: the only module that loads the .node file.
+import { readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** One filesystem step of a mount plan, run natively (see src/plan.cc). */
@@ -121,10 +122,8 @@ export interface OpenedNamespaces {
   inodes: Record<string, number>;
 }
 
-/** Options of the userspace NAT engine (libslirp on a native thread); see slirpStart. */
+/** Options of the userspace NAT engine (the rk-nat-engine process); see natEngineConfig. */
 export interface SlirpOptions {
-  /** fd of /dev/net/tun attached to the namespace's tap (IFF_TAP|IFF_NO_PI); the engine takes it over. */
-  tapFd: number;
   /** The tap's MTU, 68..65521. Default 1500. */
   mtu?: number;
   /** The tap was opened with IFF_VNET_HDR: checksum and TSO offloads are turned on and used both ways. */
@@ -148,15 +147,9 @@ export interface SlirpOptions {
   dns6?: string;
   /** For tests: DNS sent to `dns` (IPv4, port 53, UDP and TCP) goes to this "IPv4:PORT" instead of the host's resolv.conf nameserver. */
   dnsUpstream?: string;
-  /** A pidfd (dup'd): the engine ends with reason 'exited' when that process exits (the tap itself keeps the namespace alive). */
-  pidfd?: number;
+  /** Engine sockets (libslirp's host sockets) above which frames that would open another are dropped. Default 4096. */
+  maxSockets?: number;
 }
-
-/** Why the engine ended on its own. */
-export type SlirpExit =
-  | { reason: 'exited' }
-  | { reason: 'tap-gone' }
-  | { reason: 'error'; error: NodeJS.ErrnoException };
 
 export interface SlirpStats {
   /** Frames from the namespace, and their bytes (a GSO frame counts once). */
@@ -171,6 +164,10 @@ export interface SlirpStats {
   inGso: number;
   outGso: number;
   guestErrors: number;
+  /** libslirp's host sockets open now. */
+  openSockets: number;
+  /** Frames the frame filter dropped (fragments, host loopback, socket budget, malformed). */
+  filtered: number;
 }
 
 /** Options of the NAT engine's frame filter, as frameFilterProbe takes them (tests only). */
@@ -235,9 +232,6 @@ export interface FrameFilterProbeResult {
   nextExpiryMs: number;
 }
 
-declare const slirpHandleBrand: unique symbol;
-/** A running NAT engine. */
-export type SlirpHandle = number & { readonly [slirpHandleBrand]: true };
 
 /** Options of a relay engine (see src/relay.h). */
 export interface RelayOptions {
@@ -301,9 +295,8 @@ type RelayHandle = { readonly [relayBrand]: true };
 
 interface Addon {
   makePipe(): [number, number];
-  slirpStart(opts: SlirpOptions, onExit: (e: SlirpExit) => void): SlirpHandle;
-  slirpStop(h: SlirpHandle): boolean;
-  slirpStats(h: SlirpHandle): SlirpStats | null;
+  natEngineConfig(opts: SlirpOptions): Buffer;
+  memfdCreate(name: string, size: number): number;
   frameFilterProbe(
     config: FrameFilterConfig,
     steps: FrameFilterStep[],
@@ -450,17 +443,28 @@ export const Stage = { Exec: -1, Gate: -2, Fds: -3, Setup: -4, Reaper: -5 } as c
 export const REPORT_SIZE = 16;
 
 /**
- * Starts the userspace NAT engine (libslirp) on a dedicated native thread,
- * serving the tap opts.tapFd. Throws a TypeError for bad options and a
- * Node-style error when the tap or libslirp cannot be set up (the fd then
- * stays the caller's). onExit runs once, from the event loop, if the engine
- * ends on its own; a running engine keeps the event loop alive.
+ * The NAT engine runs as a process of its own (rk-nat-engine, built beside
+ * the addon; see src/nat/engine_main.cc): fd 3 the tap, fd 4 a pipe with
+ * natEngineConfig's bytes, fd 5 a memfd (ENGINE_STATS_BYTES) its counters are
+ * published in. natEngineConfig checks the options (TypeError naming the bad
+ * one).
  */
-export const slirpStart = addon.slirpStart;
-/** Stops the engine: joins its thread, closes the tap fd. false when it had already ended. */
-export const slirpStop = addon.slirpStop;
-/** Packet and byte counters of a running engine (null once it ended). */
-export const slirpStats = addon.slirpStats;
+export const natEngineConfig = addon.natEngineConfig;
+export const natEnginePath: string = require.resolve('@rk/native/build/Release/rk-nat-engine');
+export const ENGINE_STATS_BYTES = 4096;
+/** A close-on-exec memfd of that size, zero-filled. */
+export const memfdCreate = addon.memfdCreate;
+/** Exit statuses of rk-nat-engine. */
+export const ENGINE_EXIT = { error: 1, badSetup: 2, tapGone: 3 } as const;
+const STATS_FIELDS = ['inPackets', 'inBytes', 'outPackets', 'outBytes', 'inDropped', 'outDropped', 'inGso', 'outGso', 'guestErrors', 'openSockets', 'filtered'] as const;
+/** The counters an engine published in its memfd (the order of EngineStats in src/nat/slirp_engine.h). */
+export function readEngineStats(fd: number): SlirpStats {
+  const b = Buffer.alloc(STATS_FIELDS.length * 8);
+  readSync(fd, b, 0, b.length, 0);
+  const out = {} as SlirpStats;
+  STATS_FIELDS.forEach((k, i) => (out[k] = Number(b.readBigUInt64LE(i * 8))));
+  return out;
+}
 /**
  * For tests only: runs the NAT engine's frame filter (src/nat/frame_filter.h)
  * over crafted frames, without an engine, and reports verdicts, reassembled

@@ -11,3 +11,4 @@ export { SLIRP4NETNS_API_SOCKET } from './drivers/slirp4netns.js';
 export { netMountPlan, NO_COPY_UP_WARNING } from './mounts.js';
 export { RestartBudget } from './restarts.js';
 export { supervise, type Incarnation, type SuperviseOptions } from './supervise.js';
+export { startNatEngine, hostResolver, type NatEngine } from './nat-engine.js';

@@ -36,9 +36,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("makePipe", Napi::Function::New(env, MakePipe, "makePipe"));
   exports.Set("nsRun", Napi::Function::New(env, NsRunJs, "nsRun"));
   exports.Set("openNamespaces", Napi::Function::New(env, OpenNamespaces, "openNamespaces"));
-  exports.Set("slirpStart", Napi::Function::New(env, SlirpStart, "slirpStart"));
-  exports.Set("slirpStop", Napi::Function::New(env, SlirpStop, "slirpStop"));
-  exports.Set("slirpStats", Napi::Function::New(env, SlirpStats, "slirpStats"));
+  exports.Set("natEngineConfig", Napi::Function::New(env, NatEngineConfig, "natEngineConfig"));
+  exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate, "memfdCreate"));
   exports.Set("frameFilterProbe", Napi::Function::New(env, FrameFilterProbe, "frameFilterProbe"));
   // fsat.cc
   exports.Set("openAt", Napi::Function::New(env, OpenAt, "openAt"));

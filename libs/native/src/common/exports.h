@@ -15,9 +15,8 @@ Napi::Value WhenReadable(const Napi::CallbackInfo& info);  // sock.cc
 Napi::Value MakePipe(const Napi::CallbackInfo& info);        // fsops.cc
 Napi::Value NsRunJs(const Napi::CallbackInfo& info);        // nsexec.cc
 Napi::Value OpenNamespaces(const Napi::CallbackInfo& info); // nsexec.cc
-Napi::Value SlirpStart(const Napi::CallbackInfo& info);     // slirp_js.cc
-Napi::Value SlirpStop(const Napi::CallbackInfo& info);      // slirp_js.cc
-Napi::Value SlirpStats(const Napi::CallbackInfo& info);     // slirp_js.cc
+Napi::Value NatEngineConfig(const Napi::CallbackInfo& info);  // engine_js.cc
+Napi::Value MemfdCreate(const Napi::CallbackInfo& info);      // engine_js.cc
 Napi::Value FrameFilterProbe(const Napi::CallbackInfo& info);  // frame_filter_js.cc (tests only)
 // fsat.cc: files relative to a directory fd, pidfds, ignoring inherited signals
 Napi::Value OpenAt(const Napi::CallbackInfo& info);

@@ -7,11 +7,9 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <pthread.h>
 #include <libslirp.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -48,16 +46,16 @@ struct SlirpCallbacks {
       // The namespace cannot take it now (EIO: its link is down): drop, TCP
       // retransmits. A tap whose device is gone (EBADFD) ends the engine.
       if (errno == EBADFD) e->tap_error_ = errno;
-      e->stats.out_dropped.fetch_add(1, std::memory_order_relaxed);
+      e->stats->out_dropped.fetch_add(1, std::memory_order_relaxed);
       return (ssize_t)len;
     }
-    e->stats.out_packets.fetch_add(1, std::memory_order_relaxed);
-    e->stats.out_bytes.fetch_add(len, std::memory_order_relaxed);
-    if (out.gso) e->stats.out_gso.fetch_add(1, std::memory_order_relaxed);
+    e->stats->out_packets.fetch_add(1, std::memory_order_relaxed);
+    e->stats->out_bytes.fetch_add(len, std::memory_order_relaxed);
+    if (out.gso) e->stats->out_gso.fetch_add(1, std::memory_order_relaxed);
     return (ssize_t)len;
   }
   static void GuestError(const char*, void* opaque) {
-    static_cast<SlirpEngine*>(opaque)->stats.guest_errors.fetch_add(1, std::memory_order_relaxed);
+    static_cast<SlirpEngine*>(opaque)->stats->guest_errors.fetch_add(1, std::memory_order_relaxed);
   }
   static int64_t ClockGetNs(void*) { return MonotonicNs(); }
   static void* TimerNew(SlirpTimerCb cb, void* cb_opaque, void* opaque) {
@@ -83,15 +81,28 @@ struct SlirpCallbacks {
   }
   // A socket libslirp just made may reuse the number of one it closed
   // without telling us: forget what epoll had for that number.
+  // Both also count libslirp's open sockets, for the frame filter's budget.
   static void RegisterPollFd(int fd, void* opaque) {
     auto* e = static_cast<SlirpEngine*>(opaque);
     e->ForgetFd(fd);
     if (fd >= 0) {
       if ((size_t)fd >= e->fresh_.size()) e->fresh_.resize((size_t)fd + 64, 0);
       e->fresh_[fd] = 1;
+      if ((size_t)fd >= e->socket_open_.size()) e->socket_open_.resize((size_t)fd + 64, 0);
+      if (!e->socket_open_[fd]) {
+        e->socket_open_[fd] = 1;
+        e->SocketsChanged(+1);
+      }
     }
   }
-  static void UnregisterPollFd(int fd, void* opaque) { static_cast<SlirpEngine*>(opaque)->ForgetFd(fd); }
+  static void UnregisterPollFd(int fd, void* opaque) {
+    auto* e = static_cast<SlirpEngine*>(opaque);
+    e->ForgetFd(fd);
+    if (fd >= 0 && (size_t)fd < e->socket_open_.size() && e->socket_open_[fd]) {
+      e->socket_open_[fd] = 0;
+      e->SocketsChanged(-1);
+    }
+  }
   // libslirp calls this on our own thread; the next round re-reads its wants.
   static void Notify(void*) {}
 };
@@ -132,7 +143,6 @@ SlirpEngine* SlirpEngine::Create(const EngineOptions& o, int* err, std::string* 
     *what = call;
     if (e) {
       e->opts_.tap_fd = -1;  // still the caller's
-      e->opts_.pidfd = -1;
       delete e;
     }
     return nullptr;
@@ -166,6 +176,21 @@ SlirpEngine* SlirpEngine::Create(const EngineOptions& o, int* err, std::string* 
     e->rules_.dns_target_port = htons(53);
   }
 
+  FilterConfig fc;
+  fc.disable_host_loopback = o.disable_host_loopback;
+  fc.max_sockets = o.max_sockets;
+  fc.gateway4 = o.host.s_addr;
+  fc.dns4 = o.dns.s_addr;
+  memcpy(fc.gateway6, &o.host6, 16);
+  memcpy(fc.dns6, &o.dns6, 16);
+  // The DNS translation (InboundFrame, before the filter) may point at a
+  // resolver on the host's loopback: that address and port stay reachable.
+  if (e->rules_.dns_nat) {
+    fc.loopback_exempt4 = e->rules_.dns_target;
+    fc.loopback_exempt_port = e->rules_.dns_target_port;
+  }
+  e->filter_ = new FrameFilter(fc);
+
   int fl = fcntl(o.tap_fd, F_GETFL);
   if (fl < 0 || fcntl(o.tap_fd, F_SETFL, fl | O_NONBLOCK) < 0) return fail(e, errno, "fcntl O_NONBLOCK");
   if (o.vnet_hdr) {
@@ -180,11 +205,7 @@ SlirpEngine* SlirpEngine::Create(const EngineOptions& o, int* err, std::string* 
 
   e->epfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (e->epfd_ < 0) return fail(e, errno, "epoll_create1");
-  e->stopfd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (e->stopfd_ < 0) return fail(e, errno, "eventfd");
   if (AddSpecialFd(e->epfd_, o.tap_fd, kTagTap) < 0) return fail(e, errno, "epoll_ctl tap");
-  if (AddSpecialFd(e->epfd_, e->stopfd_, kTagStop) < 0) return fail(e, errno, "epoll_ctl eventfd");
-  if (o.pidfd >= 0 && AddSpecialFd(e->epfd_, o.pidfd, kTagPid) < 0) return fail(e, errno, "epoll_ctl pidfd");
 
   SlirpConfig cfg;
   memset(&cfg, 0, sizeof cfg);
@@ -212,25 +233,10 @@ SlirpEngine* SlirpEngine::Create(const EngineOptions& o, int* err, std::string* 
 
 SlirpEngine::~SlirpEngine() {
   if (slirp_) slirp_cleanup(slirp_);
+  delete filter_;
   for (Timer* t : timers_) delete t;
   if (opts_.tap_fd >= 0) close(opts_.tap_fd);
-  if (opts_.pidfd >= 0) close(opts_.pidfd);
-  if (stopfd_ >= 0) close(stopfd_);
   if (epfd_ >= 0) close(epfd_);
-}
-
-void SlirpEngine::Start(std::function<void()> on_end) {
-  on_end_ = std::move(on_end);
-  thread_ = std::thread([this] { Run(); });
-  pthread_setname_np(thread_.native_handle(), "rk-slirp");
-}
-
-void SlirpEngine::Stop() {
-  if (!thread_.joinable()) return;
-  uint64_t one = 1;
-  ssize_t w;
-  do w = write(stopfd_, &one, sizeof one); while (w < 0 && errno == EINTR);
-  thread_.join();
 }
 
 void SlirpEngine::End(EndReason r, int err, const char* what) {

@@ -1,19 +1,18 @@
-// The userspace NAT engine of the builtin network driver: libslirp on one
-// dedicated native thread, fed from a tap device opened inside the
-// namespace. The thread runs an epoll loop over the tap, libslirp's host
-// sockets, its timers, a stop eventfd and (optionally) a pidfd whose exit
-// ends the engine. No packet ever reaches JavaScript; buffers are fixed at
-// start (one receive buffer; libslirp's own per-connection buffers).
+// The userspace NAT engine of the builtin network driver: libslirp fed from a
+// tap device opened inside the namespace, run by the rk-nat-engine process
+// (engine_main.cc), sandboxed, on its only thread. The loop is an epoll set
+// over the tap, libslirp's host sockets and its timers. No packet ever
+// reaches JavaScript; buffers are fixed at start (one receive buffer;
+// libslirp's own per-connection buffers).
 #pragma once
 #include <netinet/in.h>
 #include <stdint.h>
 
 #include <atomic>
-#include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "nat/frame_filter.h"
 #include "nat/slirp_frame.h"
 
 struct Slirp;
@@ -32,7 +31,9 @@ struct EngineOptions {
   bool dns_upstream = false;  // redirect DNS to upstream_addr:upstream_port
   in_addr upstream_addr{};
   uint16_t upstream_port = 0; // network byte order
-  int pidfd = -1;             // owned; readable (process exited) ends the engine
+  // Engine sockets (libslirp's host sockets) above which frames that would
+  // open another one are dropped (see frame_filter.h).
+  uint32_t max_sockets = 4096;
 };
 
 struct EngineStats {
@@ -41,9 +42,11 @@ struct EngineStats {
   std::atomic<uint64_t> in_dropped{0}, out_dropped{0};
   std::atomic<uint64_t> in_gso{0}, out_gso{0};         // 64 KiB super-segments
   std::atomic<uint64_t> guest_errors{0};
+  std::atomic<uint64_t> open_sockets{0};               // libslirp's host sockets now
+  std::atomic<uint64_t> filtered{0};                   // frames the frame filter dropped
 };
 
-enum class EndReason { kRunning, kStopped, kProcessExited, kTapGone, kError };
+enum class EndReason { kRunning, kTapGone, kError };
 
 class SlirpEngine {
  public:
@@ -53,13 +56,12 @@ class SlirpEngine {
   static SlirpEngine* Create(const EngineOptions& o, int* err, std::string* what);
   ~SlirpEngine();  // the thread must have been joined
 
-  // Starts the thread. on_end runs on it when the engine ends on its own.
-  void Start(std::function<void()> on_end);
-  // Asks the thread to end and joins it (from any other thread).
-  void Stop();
+  // Runs the loop on the calling thread until the tap goes away or an error.
+  void Run();  // slirp_loop.cc
 
-  EngineStats stats;
-  // Why the loop ended (valid once on_end ran or Stop returned).
+  // Counters: in memory the parent can read (engine_main.cc), else our own.
+  EngineStats* stats = &own_stats_;
+  // Why the loop ended (valid once Run returned).
   EndReason end_reason = EndReason::kRunning;
   int end_errno = 0;
   std::string end_what;
@@ -68,9 +70,10 @@ class SlirpEngine {
   friend struct SlirpCallbacks;
   friend struct LoopCallbacks;
   SlirpEngine() = default;
-  void Run();                  // slirp_loop.cc
   void SyncPollSet();          // slirp_loop.cc
   void ForgetFd(int fd);       // slirp_loop.cc
+  void SocketsChanged(int delta);  // slirp_loop.cc
+  void TrimMemory(int64_t now_ms);  // slirp_loop.cc
   bool ReadTap();              // slirp_loop.cc: false when the loop must end
   void RunTimers(int64_t now_ms);
   int64_t NextTimerMs() const;
@@ -78,11 +81,15 @@ class SlirpEngine {
 
   EngineOptions opts_;
   FrameRules rules_;
+  EngineStats own_stats_;
+  FrameFilter* filter_ = nullptr;
+  void FlushFilterLog();  // slirp_loop.cc
   Slirp* slirp_ = nullptr;
-  int epfd_ = -1, stopfd_ = -1;
-  std::thread thread_;
-  std::function<void()> on_end_;
-  int tap_error_ = 0;  // set by the send path when the tap is gone
+  int epfd_ = -1;
+  int tap_error_ = 0;
+  std::vector<uint8_t> socket_open_;  // by fd: a socket libslirp registered
+  uint64_t open_sockets_ = 0;
+  int64_t next_trim_ms_ = 0;  // set by the send path when the tap is gone
 
   // libslirp's poll set for this round (index = what add_poll returned),
   // and what is registered in epoll, by fd.

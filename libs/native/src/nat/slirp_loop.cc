@@ -1,16 +1,15 @@
-// The engine thread (see slirp_engine.h). Each round: libslirp says which of
+// The engine's loop (see slirp_engine.h). Each round: libslirp says which of
 // its sockets it wants polled (slirp_pollfds_fill); only the differences from
 // the last round reach epoll (so a busy connection costs no epoll_ctl); one
-// epoll_wait over the tap, those sockets, the stop eventfd and the pidfd, with
-// libslirp's timeout; then libslirp handles its sockets (slirp_pollfds_poll),
+// epoll_wait over the tap and those sockets, with libslirp's timeout; then libslirp handles its sockets (slirp_pollfds_poll),
 // frames from the tap are read in a burst and handed over (slirp_input), and
 // due timers run. Frames to the namespace are written from inside those calls
 // (SendPacket).
 #include "nat/slirp_loop.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
+#include <malloc.h>
+#include <stdio.h>
 #include <libslirp.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -28,6 +27,7 @@ namespace {
 constexpr int kMaxEvents = 64;
 // Frames read from the tap per wake-up before libslirp's sockets get a turn.
 constexpr int kTapBurst = 64;
+constexpr int64_t kTrimEveryMs = 5000;
 
 uint32_t ToEpoll(int slirp_events) {
   uint32_t ev = 0;
@@ -154,13 +154,18 @@ bool SlirpEngine::ReadTap() {
     uint8_t* frame = buf + vh;
     size_t len = (size_t)n - vh;
     if (!InboundFrame(rules_, h, frame, len)) {
-      stats.in_dropped.fetch_add(1, std::memory_order_relaxed);
+      stats->in_dropped.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    stats.in_packets.fetch_add(1, std::memory_order_relaxed);
-    stats.in_bytes.fetch_add(len, std::memory_order_relaxed);
-    if (h && h->gso_type != kGsoNone) stats.in_gso.fetch_add(1, std::memory_order_relaxed);
-    slirp_input(slirp_, frame, (int)len);
+    const uint8_t* whole = nullptr;
+    size_t whole_len = 0;
+    FrameFilter::Verdict v = filter_->Inbound(frame, len, MonotonicNs() / 1000000, &whole, &whole_len);
+    if (v == FrameFilter::Verdict::kDrop) stats->filtered.fetch_add(1, std::memory_order_relaxed);
+    if (v == FrameFilter::Verdict::kDrop || v == FrameFilter::Verdict::kHeld) continue;
+    stats->in_packets.fetch_add(1, std::memory_order_relaxed);
+    stats->in_bytes.fetch_add(len, std::memory_order_relaxed);
+    if (h && h->gso_type != kGsoNone) stats->in_gso.fetch_add(1, std::memory_order_relaxed);
+    slirp_input(slirp_, whole, (int)whole_len);
     if (tap_error_) {
       End(EndReason::kTapGone, tap_error_, "write tap");
       return false;
@@ -169,11 +174,28 @@ bool SlirpEngine::ReadTap() {
   return true;
 }
 
-void SlirpEngine::Run() {
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+void SlirpEngine::SocketsChanged(int delta) {
+  open_sockets_ += delta;
+  stats->open_sockets.store(open_sockets_, std::memory_order_relaxed);
+  filter_->SetOpenSockets(open_sockets_);
+}
 
+void SlirpEngine::FlushFilterLog() {
+  std::string line;
+  while (filter_->TakeLogLine(&line)) fprintf(stderr, "rk-nat-engine: %s\n", line.c_str());
+}
+
+// libslirp frees the buffers of a burst (held fragments, queued segments)
+// back to malloc, which keeps the freed heap: given back to the system every
+// few seconds, so that memory follows what the engine holds now, not the
+// most it ever held.
+void SlirpEngine::TrimMemory(int64_t now_ms) {
+  if (now_ms < next_trim_ms_) return;
+  next_trim_ms_ = now_ms + kTrimEveryMs;
+  malloc_trim(0);
+}
+
+void SlirpEngine::Run() {
   struct epoll_event events[kMaxEvents];
   for (;;) {
     uint32_t timeout = UINT32_MAX;
@@ -183,8 +205,12 @@ void SlirpEngine::Run() {
     SyncPollSet();
     int64_t now = MonotonicNs() / 1000000;
     int64_t next = NextTimerMs();
+    int64_t expiry = filter_->NextExpiryMs();
+    if (expiry >= 0 && (next < 0 || expiry < next)) next = expiry;
     int64_t wait = timeout == UINT32_MAX ? -1 : (int64_t)timeout;
     if (next >= 0) wait = wait < 0 ? std::max<int64_t>(0, next - now) : std::min(wait, std::max<int64_t>(0, next - now));
+    // Wake up at least once per trim period to give memory back when idle.
+    if (wait < 0 || wait > kTrimEveryMs) wait = kTrimEveryMs;
 
     int n;
     do n = epoll_wait(epfd_, events, kMaxEvents, (int)wait); while (n < 0 && errno == EINTR);
@@ -192,37 +218,31 @@ void SlirpEngine::Run() {
       End(EndReason::kError, errno, "epoll_wait");
       break;
     }
-    bool tap_ready = false, stop = false, exited = false;
+    bool tap_ready = false;
     ready_fds_.clear();
     for (int i = 0; i < n; i++) {
       uint64_t tag = events[i].data.u64 >> 32;
       int fd = (int)(uint32_t)events[i].data.u64;
       if (tag == kTagTap) tap_ready = true;
-      else if (tag == kTagStop) stop = true;
-      else if (tag == kTagPid) exited = true;
       else if ((size_t)fd < revents_.size()) {
         revents_[fd] = ToSlirp(events[i].events);
         ready_fds_.push_back(fd);
       }
     }
-    if (stop) {
-      End(EndReason::kStopped, 0, nullptr);
-      return;
-    }
     slirp_pollfds_poll(slirp_, 0, LoopCallbacks::GetREvents, this);
     for (int fd : ready_fds_) revents_[fd] = 0;
-    if (tap_ready && !ReadTap()) break;
+    bool more = !tap_ready || ReadTap();
+    FlushFilterLog();
+    if (!more) break;
     if (tap_error_) {
       End(EndReason::kTapGone, tap_error_, "write tap");
       break;
     }
-    RunTimers(MonotonicNs() / 1000000);
-    if (exited) {
-      End(EndReason::kProcessExited, 0, nullptr);
-      break;
-    }
+    int64_t after = MonotonicNs() / 1000000;
+    RunTimers(after);
+    filter_->Expire(after);
+    TrimMemory(after);
   }
-  if (on_end_) on_end_();
 }
 
 }  // namespace rk

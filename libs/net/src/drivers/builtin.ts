@@ -1,22 +1,24 @@
 // --net=builtin: our embedded userspace NAT. The tap is opened inside the
 // namespace (by a helper that entered it; IFF_VNET_HDR so the namespace hands
-// over 64 KiB TCP frames even at MTU 1500) and served by libslirp on a native
-// thread of this process: no extra binary, no packet through JavaScript.
+// over 64 KiB TCP frames even at MTU 1500) and served by libslirp in
+// rk-nat-engine, a sandboxed process of ours (nat-engine.ts): no packet
+// through JavaScript, and a crash of the engine costs the open flows only —
+// a new engine takes over the same tap (supervise.ts).
 // --net=gvisor-tap-vsock (upstream v3's embedded stack) is the same engine
 // with that driver's addresses: gateway and DNS at .1.
 import { closeSync } from 'node:fs';
 import { RkError, type Logger } from '@rk/cli';
-import { slirpStart, slirpStop, type SlirpExit } from '@rk/native';
+import type { SlirpOptions } from '@rk/native';
 import { addrAt } from '../addr.js';
 import { configureInterface, runOps } from '../configure.js';
+import { engineDnsUpstream, startNatEngine, type NatEngine } from '../nat-engine.js';
+import { supervise, type Incarnation } from '../supervise.js';
 import type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet } from '../types.js';
 
 const IFF_VNET_HDR = 0x4000;
 
-function describeExit(e: SlirpExit): string {
-  if (e.reason === 'exited') return 'the namespace\'s process exited';
-  if (e.reason === 'tap-gone') return 'its tap device went away';
-  return `engine error: ${e.error.message}`;
+function incarnation(e: NatEngine): Incarnation {
+  return { pid: e.pid, died: e.died, stop: () => e.stop() };
 }
 
 function engine(name: string, gatewayOffset: number, dnsOffset: number): NetDriver {
@@ -41,49 +43,45 @@ function engine(name: string, gatewayOffset: number, dnsOffset: number): NetDriv
         { op: 'tap', name: cfg.ifname, flags: IFF_VNET_HDR },
         ...(cfg.ipv6 ? [{ op: 'write' as const, path: `/proc/sys/net/ipv6/conf/${cfg.ifname}/accept_dad`, data: '0' }] : []),
       ], `create ${cfg.ifname}`) as [number];
-      let onEnd!: (why: string) => void;
-      const ended = new Promise<string>((resolve) => (onEnd = resolve));
-      let handle;
+      const opts: SlirpOptions = {
+        mtu: cfg.mtu,
+        vnetHdr: true,
+        network: cfg.cidr.network,
+        prefix: cfg.cidr.prefix,
+        guest: info.ip,
+        host: info.gateway,
+        dns: info.dns[0],
+        disableHostLoopback: cfg.disableHostLoopback,
+        ipv6: cfg.ipv6,
+      };
+      const upstream = engineDnsUpstream(cfg.dnsUpstream, log);
+      if (upstream) opts.dnsUpstream = upstream;
+      let first: NatEngine;
       try {
-        handle = slirpStart(
-          {
-            tapFd,
-            mtu: cfg.mtu,
-            vnetHdr: true,
-            network: cfg.cidr.network,
-            prefix: cfg.cidr.prefix,
-            guest: info.ip,
-            host: info.gateway,
-            dns: info.dns[0],
-            disableHostLoopback: cfg.disableHostLoopback,
-            ipv6: cfg.ipv6,
-            ...(cfg.dnsUpstream ? { dnsUpstream: cfg.dnsUpstream } : {}),
-          },
-          (e) => onEnd(describeExit(e)),
-        );
+        first = await startNatEngine(tapFd, opts, log);
       } catch (e) {
         closeSync(tapFd);
+        if (e instanceof RkError) throw e;
         throw new RkError(`cannot start the builtin network engine: ${(e as Error).message}`);
       }
-      log.debug(`${name}: engine serving ${cfg.ifname} (mtu ${cfg.mtu}, gateway ${info.gateway}, dns ${info.dns[0]})`);
-      const h = handle;
+      log.debug(`${name}: engine ${first.pid} serving ${cfg.ifname} (mtu ${cfg.mtu}, gateway ${info.gateway}, dns ${info.dns[0]}${upstream ? ` -> ${upstream}` : ''})`);
       try {
         configureInterface(t, info);
       } catch (e) {
-        slirpStop(h);
+        await first.stop();
+        closeSync(tapFd);
         throw e;
       }
-      let stopped = false;
-      return {
+      // Our copy of the tap keeps the device (and what the namespace set on
+      // it) while an engine is replaced.
+      return supervise({
+        what: 'the builtin network engine',
         info,
-        ended,
-        async stop() {
-          if (stopped) return;
-          stopped = true;
-          slirpStop(h);
-          onEnd('stopped');
-        },
-      };
+        log,
+        first: incarnation(first),
+        restart: async () => incarnation(await startNatEngine(tapFd, opts, log)),
+        release: () => closeSync(tapFd),
+      });
     },
   };
 }

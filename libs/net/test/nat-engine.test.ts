@@ -1,4 +1,4 @@
-// The userspace NAT engine (libslirp on a native thread), end to end: a
+// The userspace NAT engine (the sandboxed rk-nat-engine process), end to end: a
 // network namespace made by rk-unshare as the test user, its tap opened and
 // configured with nsRun, the engine serving it, and real clients inside the
 // namespace (curl, ping, node) talking to servers this test runs on the
@@ -8,15 +8,20 @@ import t, { type Test } from 'tap';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nsRun, openNamespaces, slirpStart, slirpStats, slirpStop, type NsOp, type SlirpExit, type SlirpHandle, type SlirpOptions } from '../src/index.js';
+import { Logger } from '@rk/cli';
+import { nsRun, openNamespaces, type NsOp, type SlirpOptions } from '@rk/native';
+import { startNatEngine, type NatEngine } from '../src/nat-engine.js';
+
+const log = new Logger('[test:nat-engine]', !!process.env.RK_TEST_DEBUG);
 
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../../node_modules/.bin');
+void readFile;
 const isRoot = process.getuid!() === 0;
 const user = process.env.RK_TEST_USER ?? 'rktest';
 const IFF_VNET_HDR = 0x4000;
@@ -110,13 +115,11 @@ async function namespace(t: Test, o: { mtu: number; vnetHdr: boolean; ipv6?: boo
   };
 }
 
-/** Starts the engine on ns; stopped at teardown unless it ended. */
-function engine(t: Test, ns: Ns, o: Partial<SlirpOptions> & { mtu: number; vnetHdr: boolean }, onExit: (e: SlirpExit) => void = () => {}): SlirpHandle {
-  const h = slirpStart({ tapFd: ns.tapFd, ...o }, onExit);
-  t.teardown(() => {
-    slirpStop(h);
-  });
-  return h;
+/** Starts the engine on ns; stopped at teardown. */
+async function engine(t: Test, ns: Ns, o: SlirpOptions & { mtu: number; vnetHdr: boolean }): Promise<NatEngine> {
+  const e = await startNatEngine(ns.tapFd, o, log);
+  t.teardown(() => e.stop());
+  return e;
 }
 
 function listen(t: Test, s: Server, host: string): Promise<number> {
@@ -156,14 +159,14 @@ for (const cfg of [
   t.test(`HTTP to the host's 127.0.0.1 through the gateway (mtu ${cfg.mtu}, vnetHdr ${cfg.vnetHdr})`, async (t) => {
     const ns = await namespace(t, cfg);
     const port = await httpServer(t);
-    const h = engine(t, ns, cfg);
+    const h = await engine(t, ns, cfg);
     const hello = await ns.run(['curl', '-sS', '-m', '10', `http://10.0.2.2:${port}/`]);
     t.equal(hello.stdout, 'hello from the host\n', hello.stderr);
     const down = await ns.run(['sh', '-c', `curl -sS -m 20 http://10.0.2.2:${port}/big | sha256sum`]);
     t.equal(down.stdout.split(' ')[0], sha(big), 'a 3 MiB download arrives intact');
     const up = await ns.run(['curl', '-sS', '-m', '20', '--data-binary', '@-', `http://10.0.2.2:${port}/`], big.toString());
     t.equal(up.stdout, sha(big), 'a 3 MiB upload arrives intact');
-    const s = slirpStats(h)!;
+    const s = h.stats()!;
     t.ok(s.inBytes > big.length && s.outBytes > big.length, 'stats count both ways');
     if (cfg.mtu === 65520) {
       // The MSS the namespace's TCP uses toward the host: clamped by the engine
@@ -182,7 +185,7 @@ for (const cfg of [
 t.test('disableHostLoopback: the gateway refuses connections', async (t) => {
   const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
   const port = await httpServer(t);
-  engine(t, ns, { mtu: 1500, vnetHdr: true, disableHostLoopback: true });
+  await engine(t, ns, { mtu: 1500, vnetHdr: true, disableHostLoopback: true });
   const r = await ns.run(['curl', '-sS', '-m', '10', `http://10.0.2.2:${port}/`]);
   t.equal(r.code, 7, 'curl: could not connect');
   t.match(r.stderr, /refused|Failed to connect/);
@@ -204,7 +207,7 @@ t.test('UDP echo from a host loopback server, small and larger than the MTU', as
   s.on('message', (m, r) => s.send(Buffer.concat([Buffer.from('echo:'), m]), r.port, r.address));
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
   const port = s.address().port;
-  engine(t, ns, { mtu: 1500, vnetHdr: true });
+  await engine(t, ns, { mtu: 1500, vnetHdr: true });
   const small = await ns.run(udpClient('10.0.2.2', port, 'ping'));
   t.equal(small.stdout, 'echo:ping', small.stderr);
   const msg = 'x'.repeat(4000);
@@ -242,7 +245,7 @@ const resolveIn = (server: string) => [
 t.test('DNS to 10.0.2.3 is answered by the dnsUpstream server', async (t) => {
   const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
   const dns = await dnsServer(t);
-  engine(t, ns, { mtu: 1500, vnetHdr: true, dnsUpstream: `127.0.0.1:${dns.port}` });
+  await engine(t, ns, { mtu: 1500, vnetHdr: true, dnsUpstream: `127.0.0.1:${dns.port}` });
   const r = await ns.run(resolveIn('10.0.2.3'));
   t.equal(r.stdout, '192.0.2.77\n', r.stderr);
   t.equal(dns.queries(), 1, 'the query reached our responder');
@@ -252,7 +255,7 @@ t.test('gvisor-tap-vsock layout: gateway and DNS both at 10.0.2.1', async (t) =>
   const ns = await namespace(t, { mtu: 1500, vnetHdr: true, gateway: '10.0.2.1' });
   const port = await httpServer(t);
   const dns = await dnsServer(t);
-  engine(t, ns, { mtu: 1500, vnetHdr: true, host: '10.0.2.1', dns: '10.0.2.1', dnsUpstream: `127.0.0.1:${dns.port}` });
+  await engine(t, ns, { mtu: 1500, vnetHdr: true, host: '10.0.2.1', dns: '10.0.2.1', dnsUpstream: `127.0.0.1:${dns.port}` });
   const hello = await ns.run(['curl', '-sS', '-m', '10', `http://10.0.2.1:${port}/`]);
   t.equal(hello.stdout, 'hello from the host\n', hello.stderr);
   const r = await ns.run(resolveIn('10.0.2.1'));
@@ -261,7 +264,7 @@ t.test('gvisor-tap-vsock layout: gateway and DNS both at 10.0.2.1', async (t) =>
 
 t.test('ICMP echo to the gateway is answered', async (t) => {
   const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
-  engine(t, ns, { mtu: 1500, vnetHdr: true });
+  await engine(t, ns, { mtu: 1500, vnetHdr: true });
   const r = await ns.run(['ping', '-c', '1', '-W', '5', '10.0.2.2']);
   t.equal(r.code, 0, r.stdout + r.stderr);
   t.match(r.stdout, /1 received/);
@@ -270,72 +273,74 @@ t.test('ICMP echo to the gateway is answered', async (t) => {
 t.test('IPv6: the host\'s ::1 through fd00::2', { skip: !existsSync('/proc/sys/net/ipv6') && 'no IPv6 on this host' }, async (t) => {
   const ns = await namespace(t, { mtu: 1500, vnetHdr: true, ipv6: true });
   const port = await httpServer(t, '::1');
-  engine(t, ns, { mtu: 1500, vnetHdr: true, ipv6: true });
+  await engine(t, ns, { mtu: 1500, vnetHdr: true, ipv6: true });
   const hello = await ns.run(['curl', '-sS', '-m', '10', '-g', `http://[fd00::2]:${port}/`]);
   t.equal(hello.stdout, 'hello from the host\n', hello.stderr);
   const down = await ns.run(['sh', '-c', `curl -sS -m 20 -g http://[fd00::2]:${port}/big | sha256sum`]);
   t.equal(down.stdout.split(' ')[0], sha(big), 'a 3 MiB download over IPv6');
 });
 
-// ---- lifecycle ----
+// ---- lifecycle and sandbox ----
 
-// libuv starts its thread pool on first use: start it now, so that counting
-// threads below only sees the engine's.
-await readFile('/proc/self/stat');
-const fdCount = () => readdirSync('/proc/self/fd').length;
-const threadCount = () => readdirSync('/proc/self/task').length;
-const threadNames = () => readdirSync('/proc/self/task').map((id) => readFileSync(`/proc/self/task/${id}/comm`, 'utf8').trim());
+const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
+const field = (text: string, name: string) => new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(text)?.[1];
 
-t.test('slirpStop joins the thread and closes the tap: nothing left', async (t) => {
+t.test('the engine is a sandboxed process: seccomp, no_new_privs, no capabilities, an empty root, only the tap', async (t) => {
   const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
-  const fds = fdCount();
-  const threads = threadCount();
-  const h = slirpStart({ tapFd: ns.tapFd, mtu: 1500, vnetHdr: true }, () => t.fail('no onExit after slirpStop'));
-  t.equal(threadCount(), threads + 1, 'one thread while running');
-  t.ok(threadNames().includes('rk-slirp'));
+  const e = await engine(t, ns, { mtu: 1500, vnetHdr: true });
+  const st = status(e.pid);
+  t.equal(field(st, 'Seccomp'), '2', 'seccomp filter mode');
+  t.equal(field(st, 'NoNewPrivs'), '1');
+  t.equal(field(st, 'CapEff'), '0000000000000000');
+  t.equal(field(st, 'CapPrm'), '0000000000000000');
+  t.equal(field(st, 'CapBnd'), '0000000000000000');
+  t.equal(readFileSync(`/proc/${e.pid}/comm`, 'utf8').trim(), 'rk-nat-engine');
+  if (isRoot) {
+    t.same(readdirSync(`/proc/${e.pid}/root`), [], 'its root is empty: no home, no state dir');
+    const fds = readdirSync(`/proc/${e.pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${e.pid}/fd/${fd}`); } catch { return '?'; } });
+    t.ok(fds.includes('/dev/net/tun'), 'the tap');
+    t.notOk(fds.some((f) => f.startsWith('/') && f !== '/dev/net/tun' && f !== '/dev/null'), `no file of ours: ${fds.join(' ')}`);
+    t.notOk(fds.some((f) => f.includes('api.sock') || f.startsWith('socket:')), 'no socket before traffic');
+    t.match(readFileSync(`/proc/${e.pid}/limits`, 'utf8'), /Max open files\s+4352/);
+  }
   const r = await ns.run(['ping', '-c', '1', '-W', '5', '10.0.2.2']);
-  t.equal(r.code, 0, 'it served');
-  t.equal(slirpStop(h), true);
-  t.equal(threadCount(), threads, 'its thread is gone');
-  t.equal(fdCount(), fds - 1, 'the tap fd and every fd of the engine are closed');
-  t.throws(() => fstatSync(ns.tapFd), { code: 'EBADF' });
-  t.equal(slirpStop(h), false, 'a second stop is a no-op');
-  t.equal(slirpStats(h), null);
-  await new Promise((r) => setTimeout(r, 100));
+  t.equal(r.code, 0, 'and it serves');
 });
 
-t.test('the engine ends with onExit when the namespace\'s process exits', async (t) => {
+t.test('a killed engine is replaced on the same tap by the driver; stop leaves no process', async (t) => {
   const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
-  const fds = fdCount();
-  const threads = threadCount();
-  let calls = 0;
-  const ended = new Promise<SlirpExit>((resolve) => {
-    slirpStart({ tapFd: ns.tapFd, mtu: 1500, vnetHdr: true, pidfd: ns.pidfd }, (e) => {
-      calls++;
-      resolve(e);
-    });
-  });
-  t.equal(fdCount(), fds + 3, 'epoll, eventfd and the pidfd dup');
-  ns.kill();
-  t.same(await ended, { reason: 'exited' });
-  await new Promise((r) => setTimeout(r, 100));
-  t.equal(calls, 1, 'once');
-  t.equal(threadCount(), threads, 'thread joined');
-  t.equal(fdCount(), fds - 1, 'tap and engine fds closed');
+  const port = await httpServer(t);
+  const e = await engine(t, ns, { mtu: 1500, vnetHdr: true });
+  process.kill(e.pid, 'SIGKILL');
+  t.match(await e.died, /SIGKILL/, 'died says how');
+  const again = await engine(t, ns, { mtu: 1500, vnetHdr: true });
+  const hello = await ns.run(['curl', '-sS', '-m', '10', `http://10.0.2.2:${port}/`]);
+  t.equal(hello.stdout, 'hello from the host\n', 'a new engine on the same tap serves new connections');
+  await again.stop();
+  t.notOk(existsSync(`/proc/${again.pid}/status`) && !/State:\s+Z/.test(status(again.pid)), 'gone after stop');
+  t.equal(again.stats(), null);
+  t.ok(fstatSync(ns.tapFd).isCharacterDevice(), 'the caller\'s tap fd is still its own');
+  closeSync(ns.tapFd);
 });
 
-t.test('the engine ends with onExit when the tap is deleted', async (t) => {
+t.test('the engine ends quietly when the tap is deleted (died never settles)', async (t) => {
   const ns = await namespace(t, { mtu: 1500, vnetHdr: false });
-  const ended = new Promise<SlirpExit>((resolve) => slirpStart({ tapFd: ns.tapFd, mtu: 1500, vnetHdr: false }, resolve));
+  const e = await engine(t, ns, { mtu: 1500, vnetHdr: false });
+  let died = false;
+  void e.died.then(() => (died = true));
+  closeSync(ns.tapFd);
   const r = await ns.run(['ip', 'link', 'del', 'tap0']);
   t.equal(r.code, 0, r.stderr);
-  t.same(await ended, { reason: 'tap-gone' });
+  await waitFor(() => !existsSync(`/proc/${e.pid}/status`) || /State:\s+Z/.test(status(e.pid)), 'the engine to exit');
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(died, false, 'not a death to restart from');
 });
 
 t.test('the link going down and up again does not end the engine', async (t) => {
   const ns = await namespace(t, { mtu: 1500, vnetHdr: true });
   const port = await httpServer(t);
-  engine(t, ns, { mtu: 1500, vnetHdr: true }, (e) => t.fail(`ended: ${JSON.stringify(e)}`));
+  const e = await engine(t, ns, { mtu: 1500, vnetHdr: true });
+  void e.died.then((why) => t.fail(`ended: ${why}`));
   // The answer comes while the link is down: writes to the tap fail (EIO) for a while.
   const flap = await ns.run(['sh', '-c', `curl -sS -m 10 http://10.0.2.2:${port}/slow & sleep 0.1; ip link set tap0 down; sleep 0.7; ip link set tap0 up; ip route add default via 10.0.2.2; wait`]);
   t.equal(flap.stdout, 'slow hello\n', `TCP recovers once the link is back ${flap.stderr}`);
@@ -347,14 +352,14 @@ t.test('the link going down and up again does not end the engine', async (t) => 
 
 t.test('bad options: one clear error, the fd stays the caller\'s', async (t) => {
   const ns = await namespace(t, { mtu: 1500, vnetHdr: false });
-  const start = (o: Partial<SlirpOptions>) => () => slirpStart({ tapFd: ns.tapFd, ...o }, () => {});
-  t.throws(start({ mtu: 40 }), { name: 'TypeError', message: /mtu must be an integer from 68 to 65521/ });
-  t.throws(start({ network: '10.0.2.1' }), { message: /host bits set/ });
-  t.throws(start({ dns: '10.0.3.3' }), { message: /dns 10\.0\.3\.3 is not a host address of the network/ });
-  t.throws(start({ dnsUpstream: '127.0.0.1' }), { message: /dnsUpstream must be IPv4:PORT/ });
-  t.throws(start({ vnetHdr: true }), { code: 'EINVAL', message: /IFF_VNET_HDR/ });
+  const start = (o: Partial<SlirpOptions>) => startNatEngine(ns.tapFd, { mtu: 1500, ...o }, log);
+  await t.rejects(start({ mtu: 40 }), { name: 'TypeError', message: /mtu must be an integer from 68 to 65521/ });
+  await t.rejects(start({ network: '10.0.2.1' }), { message: /host bits set/ });
+  await t.rejects(start({ dns: '10.0.3.3' }), { message: /dns 10\.0\.3\.3 is not a host address of the network/ });
+  await t.rejects(start({ dnsUpstream: '127.0.0.1' }), { message: /dnsUpstream must be IPv4:PORT/ });
+  await t.rejects(start({ vnetHdr: true }), { message: /cannot start the builtin network engine: .*IFF_VNET_HDR/ });
   const devnull = openSync('/dev/null', 'r');
-  t.throws(() => slirpStart({ tapFd: devnull, mtu: 1500 }, () => {}), { code: 'ENOTTY', syscall: 'ioctl TUNGETIFF' });
+  await t.rejects(startNatEngine(devnull, { mtu: 1500 }, log), { message: /ioctl TUNGETIFF/ });
   closeSync(devnull);
   t.ok(fstatSync(ns.tapFd).isCharacterDevice(), 'tap fd still open');
   closeSync(ns.tapFd);
