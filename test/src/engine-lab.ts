@@ -265,6 +265,7 @@ export async function checkSurvived(t: Test, er: EngineRun, what: string): Promi
 
 /** Attack JSON + stderr for diagnostics. */
 export function tail(s: string, n = 600): string {
+  s = s.split('\n').filter((l) => l !== '' && !/highly recommended|Slirp-CRITICAL/.test(l)).join('\n') || '(no stderr)';
   return s.length > n ? `…${s.slice(-n)}` : s;
 }
 
