@@ -89,11 +89,12 @@ t.test('engine attacks', { skip: rootOnly }, async (t) => {
     // Bound while flooding: start + 32 MiB — every fragment held would be 30 MiB of payload alone, so
     // a reassembly budget (Linux's own per-namespace default, ipfrag_high_thresh, is 4 MiB) is what
     // passes; today libslirp keeps each in a 64 KiB-class mbuf: about +270 MiB. After the reassembly
-    // timeout (30 s in Linux and libslirp; polled for 40 s): within start + 16 MiB (Node's heap alone
+    // timeout (30 s in Linux and libslirp; polled until 45 s after the flood began): within start + 16 MiB (Node's heap alone
     // moves a few MiB); today it stays about +270 MiB.
     const er = await lab.start(t, [], rawframe('frag-flood', '--count', '30000', '--seconds', '15', '--dst', '10.0.2.2'));
     await sleep(300);
     const base = er.rssKiB();
+    const floodStart = Date.now();
     er.go();
     let peak = base;
     while (er.running() && !(await er.phase('attacked', 100))) peak = Math.max(peak, er.rssKiB());
@@ -102,7 +103,7 @@ t.test('engine attacks', { skip: rootOnly }, async (t) => {
     t.comment(`RSS of rootlesskit + engine: start ${Math.round(base / MiB)} MiB, peak ${Math.round(peak / MiB)} MiB`);
     t.ok(peak <= base + 32 * MiB, `memory stays within start + 32 MiB while flooded: ${Math.round(peak / MiB)} MiB (start ${Math.round(base / MiB)} MiB)`);
     await checkUsable(t, er, 'after the fragment flood');
-    const end = Date.now() + 40_000;
+    const end = floodStart + 45_000; // the first fragments' timeout (30 s) plus the flood's length and slack
     let now = er.rssKiB();
     while (er.running() && now > base + 16 * MiB && Date.now() < end) {
       await sleep(500);
