@@ -22,6 +22,7 @@
         "src/nat/frame_filter_js.cc",
         "src/nat/ip_reass.cc",
         "src/nat/recent_sources.cc",
+        "src/nat/slirp_csum.cc",
         "src/relay/relay_addr.cc",
         "src/relay/relay_engine.cc",
         "src/relay/relay_js.cc",

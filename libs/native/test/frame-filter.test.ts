@@ -321,7 +321,7 @@ t.test('at the socket budget, frames that would open a socket are dropped; the r
   const cfg: FrameFilterConfig = { maxSockets: 10, gateway4: '10.0.2.2', dns4: '10.0.2.3', gateway6: 'fd00::2', dns6: 'fd00::3' };
   const known = ip4({ proto: UDP }, udp(40001, 53));
   const r = run(cfg, [
-    { nowMs: 0, openSockets: 9, frame: known },
+    { nowMs: 0, openSockets: 7, frame: known },
     { nowMs: 0, frame: ip4({ proto: TCP }, tcp(40000, 80, SYN)) },
     { nowMs: 1, openSockets: 10, frame: ip4({ proto: TCP }, tcp(40002, 80, SYN)) }, // 2
     { nowMs: 1, frame: ip4({ proto: TCP }, tcp(40000, 80, ACK)) },
@@ -356,6 +356,14 @@ t.test('at the socket budget, frames that would open a socket are dropped; the r
     { nowMs: 3000, frame: known },
   ]);
   t.same(late.verdicts, ['pass', 'pass', 'pass', 'drop']);
+  // UDP and ICMP stop at three quarters of the budget; TCP keeps the rest.
+  const quarter = run(cfg, [
+    { nowMs: 0, openSockets: 8, frame: ip4({ proto: UDP }, udp(41000, 53)) },
+    { nowMs: 0, frame: ip4({ proto: ICMP }, echo(8)) },
+    { nowMs: 0, frame: ip4({ proto: TCP }, tcp(41001, 80, SYN)) },
+    { nowMs: 0, openSockets: 7, frame: ip4({ proto: UDP }, udp(41002, 53)) },
+  ]);
+  t.same(quarter.verdicts, ['drop', 'drop', 'pass', 'pass']);
 });
 
 // ---- malformed ----

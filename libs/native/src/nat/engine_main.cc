@@ -25,8 +25,11 @@ namespace {
 
 // Budgets of the engine process (see sandbox.h).
 // fds: libslirp's sockets (opts.max_sockets, which the frame filter keeps it
-// under) plus the engine's own (stdio, tap, epoll) and a margin for the
-// sockets opened by frames already accepted when the budget is reached.
+// under) plus the engine's own (stdio, tap, epoll). The filter lets a UDP
+// source it saw recently open a socket again past the budget (its table holds
+// 2 x max_sockets sources): the hard limit is 3 x max_sockets and a margin,
+// far below what would matter to anything else (the engine's fd table is its
+// own).
 constexpr rlim_t kFdMargin = 256;
 // Address space: libslirp's buffers are 64 KiB each (its MTU is 65520 with
 // TSO), two per TCP connection and a few per queued segment; 1 GiB holds
@@ -78,7 +81,7 @@ int main(int argc, char** argv) {
   if (!e) Die(rk::kEngineExitError, what.c_str(), err);
   if (stats) e->stats = stats;
 
-  rk::SandboxResult sb = rk::EnterSandbox({o.max_sockets + kFdMargin, kAddressSpace});
+  rk::SandboxResult sb = rk::EnterSandbox({3 * (rlim_t)o.max_sockets + kFdMargin, kAddressSpace});
   if (!sb.ok) Die(rk::kEngineExitError, ("sandbox: " + sb.what).c_str(), sb.err);
   if (!sb.fs_hidden) fprintf(stderr, "rk-nat-engine: warning: the file system stays visible to the engine (%s); seccomp, no capabilities and limits still apply\n", sb.note.c_str());
   fprintf(stderr, "rk-nat-engine: serving the tap (pid %d, sandboxed%s)\n", (int)getpid(), sb.fs_hidden ? "" : " without a mount namespace");

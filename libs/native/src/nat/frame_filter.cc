@@ -227,7 +227,7 @@ FrameFilter::Verdict FrameFilter::Transport(int family, const uint8_t* ip, size_
       }
       if (family == 6 && dport == 547 && memcmp(dst, kAllDhcp6, 16) == 0) return Verdict::kPass;
       SourceKey key = SourceKey::Make(family, src, l4);
-      if (AtBudget() && !udp_sources_.Fresh(key, now_ms, cfg_.udp_source_window_ms)) return BudgetDrop();
+      if (AtDatagramBudget() && !udp_sources_.Fresh(key, now_ms, cfg_.udp_source_window_ms)) return BudgetDrop();
       udp_sources_.Touch(key, now_ms);
       stats_.udp_sources = udp_sources_.size();
       return Verdict::kPass;
@@ -238,7 +238,7 @@ FrameFilter::Verdict FrameFilter::Transport(int family, const uint8_t* ip, size_
       uint32_t d;
       memcpy(&d, dst, 4);
       bool answered_here = (cfg_.gateway4 && d == cfg_.gateway4) || (cfg_.dns4 && d == cfg_.dns4);
-      if (l4[0] == 8 && !answered_here && AtBudget()) return BudgetDrop();
+      if (l4[0] == 8 && !answered_here && AtDatagramBudget()) return BudgetDrop();
       return Verdict::kPass;
     }
     case IPPROTO_ICMPV6: {
@@ -246,7 +246,7 @@ FrameFilter::Verdict FrameFilter::Transport(int family, const uint8_t* ip, size_
       if (l4len < 4) return Drop(&stats_.malformed_dropped);
       bool answered_here = (IsSet6(cfg_.gateway6) && memcmp(dst, cfg_.gateway6, 16) == 0) ||
                            (IsSet6(cfg_.dns6) && memcmp(dst, cfg_.dns6, 16) == 0);
-      if (l4[0] == 128 && !answered_here && AtBudget()) return BudgetDrop();
+      if (l4[0] == 128 && !answered_here && AtDatagramBudget()) return BudgetDrop();
       return Verdict::kPass;
     }
     default:

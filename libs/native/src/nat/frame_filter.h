@@ -12,7 +12,8 @@
 // - the socket budget: while libslirp holds max_sockets sockets or more,
 //   frames that would make it open one more are dropped (a TCP SYN, UDP from
 //   a source it has no socket for, an ICMP echo request to anything but the
-//   gateway or DNS address, which libslirp answers itself).
+//   gateway or DNS address, which libslirp answers itself); UDP and ICMP
+//   already at three quarters of it, so that TCP keeps room.
 // One log line each time a budget starts to bite (see TakeLogLine). Memory
 // is allocated at construction only; nothing grows with traffic.
 #pragma once
@@ -111,6 +112,10 @@ class FrameFilter {
   // TCP/UDP/ICMP of a whole datagram: malformed, over budget, or fine.
   Verdict Transport(int family, const uint8_t* ip, size_t l4, int proto, size_t l4len, int64_t now_ms);
   bool AtBudget() const { return open_sockets_ >= cfg_.max_sockets; }
+  // UDP flows and ICMP echoes stop at three quarters of the budget: their
+  // sockets linger (libslirp keeps an idle UDP socket 240 s), and a flood of
+  // them must leave room for new TCP connections.
+  bool AtDatagramBudget() const { return open_sockets_ >= cfg_.max_sockets - cfg_.max_sockets / 4; }
   Verdict Drop(uint64_t* counter);
   Verdict BudgetDrop();
   void Log(std::string line);
