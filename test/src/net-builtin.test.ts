@@ -19,7 +19,7 @@ t.test('builtin: DNS through 10.0.2.3 reaches the resolver the engine forwards t
   t.match(r.stdout, /ping-ok/, 'ICMP echo to the gateway');
 });
 
-t.test('builtin: rootlessctl info, net.json, and no helper process', async (t) => {
+t.test('builtin: rootlessctl info, net.json, and the engine process (no slirp4netns)', async (t) => {
   const dir = tempDir();
   const s = `${dir}/s`;
   const p = start(['rootlesskit', '--state-dir', s, '--net=builtin', '--disable-host-loopback', 'sleep', '30']);
@@ -28,9 +28,11 @@ t.test('builtin: rootlessctl info, net.json, and no helper process', async (t) =
   t.same(JSON.parse(info.stdout).networkDriver, { driver: 'builtin', dns: ['10.0.2.3'], childIP: '10.0.2.100' });
   const net = JSON.parse(readFileSync(`${s}/net.json`, 'utf8'));
   t.match(net, { driver: 'builtin', ifname: 'tap0', mtu: 65520, ip: '10.0.2.100', gateway: '10.0.2.2', hostLoopback: false });
-  t.equal(net.helperPid, undefined, 'no helper process: the engine runs in rootlesskit itself');
-  const kids = run(['ps', '-o', 'comm=', '--ppid', String(p.pid)]).stdout.trim().split('\n').filter(Boolean);
-  t.ok(kids.every((c) => c !== 'slirp4netns'), `children: ${kids.join(', ')}`);
+  const kids = run(['ps', '-o', 'pid=,comm=', '--ppid', String(p.pid)]).stdout.trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/));
+  t.ok(kids.every(([, c]) => c !== 'slirp4netns'), `children: ${kids.join(', ')}`);
+  const engine = kids.find(([, c]) => c === 'rk-nat-engine');
+  t.ok(engine, `the sandboxed engine is a child of rootlesskit: ${kids.join(', ')}`);
+  t.equal(net.helperPid, Number(engine?.[0]), 'net.json names the engine\'s pid');
   const code = await new Promise((resolve) => {
     p.on('exit', resolve);
     process.kill(Number(readFileSync(`${s}/child_pid`, 'utf8')), 'SIGTERM');

@@ -12,8 +12,8 @@ once no process is left in it. A driver's helper that dies is restarted; rk-net
 exits 1 with one error line when the driver gives up (its helper died more than
 5 times within 30 s, or cannot be restarted).
 
-Drivers: none (loopback only), builtin (our embedded userspace NAT: libslirp on a
-native thread, no extra binary), slirp4netns, pasta, vdeplug_slirp, vpnkit,
+Drivers: none (loopback only), builtin (our embedded userspace NAT: libslirp in
+a sandboxed process of ours, no extra package), slirp4netns, pasta, vdeplug_slirp, vpnkit,
 lxc-user-nic; gvisor-tap-vsock (upstream's name) is our builtin engine with
 that driver's addresses. Addresses as upstream: with builtin, slirp4netns, pasta
 and vdeplug_slirp the namespace gets 10.0.2.100/24 on tap0 (--cidr), gateway

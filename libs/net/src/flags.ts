@@ -14,7 +14,7 @@ export const NET_FLAGS = {
     choices: NET_DRIVERS,
     default: 'host',
     describe:
-      'network driver: host, none (loopback only), builtin (our embedded userspace NAT: libslirp on a native thread, no extra binary), ' +
+      'network driver: host, none (loopback only), builtin (our embedded userspace NAT: libslirp in a sandboxed process of ours, no extra package), ' +
       'slirp4netns, pasta, vdeplug_slirp, vpnkit, lxc-user-nic; gvisor-tap-vsock (upstream v3 name) is served by our builtin engine with that driver\'s addresses',
     group: 'Network:',
   },

@@ -301,7 +301,7 @@ t.test('the engine is a sandboxed process: seccomp, no_new_privs, no capabilitie
     t.ok(fds.includes('/dev/net/tun'), 'the tap');
     t.notOk(fds.some((f) => f.startsWith('/') && f !== '/dev/net/tun' && f !== '/dev/null'), `no file of ours: ${fds.join(' ')}`);
     t.notOk(fds.some((f) => f.includes('api.sock') || f.startsWith('socket:')), 'no socket before traffic');
-    t.match(readFileSync(`/proc/${e.pid}/limits`, 'utf8'), /Max open files\s+4352/);
+    t.match(readFileSync(`/proc/${e.pid}/limits`, 'utf8'), /Max open files\s+12544/);
   }
   const r = await ns.run(['ping', '-c', '1', '-W', '5', '10.0.2.2']);
   t.equal(r.code, 0, 'and it serves');
