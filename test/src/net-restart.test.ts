@@ -94,6 +94,7 @@ t.test('slirp4netns SIGKILLed: restarted on the same namespace; ports forward ag
   t.equal(JSON.parse(readFileSync(`${s}/net.json`, 'utf8')).helperPid, helper, 'net.json names the new slirp4netns');
 
   // A helper that dies again and again (each time once it serves again): 5 restarts, then given up on.
+  // net.json names the new helper only once its ports are forwarded again, so one try is enough.
   for (let i = 2; i <= 6; i++) {
     process.kill(helper, 'SIGKILL');
     if (i > 5) break;

@@ -38,10 +38,11 @@ export async function startNetwork(pid: number, cfg: NetConfig, opts: { files?: 
     await running.stop();
     throw e;
   }
-  // A restarted helper has a new PID: net.json says so (resolv.conf and hosts
-  // stay: they are bound inside, and their contents did not change).
+  // A restarted helper has a new PID: net.json says so, last, once the rest
+  // (the ports) is set up again (resolv.conf and hosts stay: they are bound
+  // inside, and their contents did not change).
   const files = opts.files;
-  if (files) running.onRestart?.(() => files.write(NET_JSON, netJson(running.info)));
+  if (files) running.onRestart?.(() => files.write(NET_JSON, netJson(running.info)), true);
   opts.log.debug(`network driver ${cfg.driver} up: ${running.info.ip}/${running.info.prefix} via ${running.info.gateway} on ${running.info.ifname}`);
   const lifetime = cfg.detachNetns ? { kind: 'mnt' as const, inode: mntInode(pid) } : { kind: 'net' as const, inode: target.netInode };
   return Object.assign(running, { lifetime });

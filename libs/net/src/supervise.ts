@@ -31,6 +31,7 @@ export interface SuperviseOptions {
 export function supervise(o: SuperviseOptions): RunningNet {
   const budget = new RestartBudget(o.what, o.log, o.restart ? undefined : 0);
   const hooks: Array<() => void | Promise<void>> = [];
+  const lastHooks: Array<() => void | Promise<void>> = [];
   let current = o.first;
   let stopped = false;
   let busy: Promise<void> = Promise.resolve();
@@ -59,7 +60,7 @@ export function supervise(o: SuperviseOptions): RunningNet {
       }
       watch(inc);
       o.log.debug(`${o.what} restarted (pid ${inc.pid ?? '-'}, restart ${budget.restarts})`);
-      for (const cb of hooks) {
+      for (const cb of [...hooks, ...lastHooks]) {
         try {
           await cb();
         } catch (e) {
@@ -87,8 +88,8 @@ export function supervise(o: SuperviseOptions): RunningNet {
   return {
     info: o.info,
     ended,
-    onRestart(cb) {
-      hooks.push(cb);
+    onRestart(cb, last) {
+      (last ? lastHooks : hooks).push(cb);
     },
     async stop() {
       if (stopped) return;

@@ -89,10 +89,11 @@ export interface RunningNet {
   /**
    * Calls cb after each restart of the helper, once the new one serves the
    * namespace (what lived in the old one, e.g. ports forwarded through
-   * slirp4netns's API, is gone and can be re-added). Drivers that never
-   * restart anything need not have it.
+   * slirp4netns's API, is gone and can be re-added). Callbacks with `last`
+   * run after the others (net.json names the new helper only once its ports
+   * are forwarded again). Drivers that never restart anything need not have it.
    */
-  onRestart?(cb: () => void | Promise<void>): void;
+  onRestart?(cb: () => void | Promise<void>, last?: boolean): void;
   /** Stops the driver and waits for it (idempotent). */
   stop(): Promise<void>;
 }
