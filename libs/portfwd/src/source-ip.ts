@@ -2,10 +2,16 @@
 // socket inside the namespace binds the client's address (IP_TRANSPARENT)
 // before it connects, so the server sees the real client. The server's
 // replies to that (non-local) address must come back to the relay's socket,
-// not leave by the default route: a policy rule sends packets from the
-// forwarded port (ipproto + source port) to a table whose only route is
-// "local default dev lo". Made natively in the namespace (no iptables, no ip
-// binary, no process of ours left inside). Upstream's table and priority.
+// not leave by the default route: policy rules send them to a table whose
+// only route is "local default dev lo". TCP: one rule per forwarded port
+// (ipproto tcp + source port: a TCP service sends from its listening port
+// only on connections it accepted). UDP: one rule per relayed flow, added
+// and removed by the relay itself ("to CLIENT ipproto udp dport
+// CLIENTPORT", relay_route.cc), since a UDP service also sends from its
+// published port on its own (Docker's gossip on 7946, VXLAN, QUIC): a
+// per-port rule would loop those datagrams back into the service. Made
+// natively in the namespace (no iptables, no ip binary, no process of ours
+// left inside). Upstream's table and priority.
 import { nsRun } from '@rk/native';
 
 export const SOURCE_IP_TABLE = 100;
@@ -47,7 +53,7 @@ export class SourceIPRouting {
     }
     const key = `${proto}/${port}/${family}`;
     const n = this.rules.get(key) ?? 0;
-    if (n === 0) {
+    if (n === 0 && proto === 'tcp') {
       try {
         this.run({ op: 'rule', family: fam, table: SOURCE_IP_TABLE, priority: SOURCE_IP_PRIORITY, ipproto: IPPROTO[proto], sportLo: port, sportHi: port });
       } catch (e) {
@@ -65,6 +71,7 @@ export class SourceIPRouting {
       return;
     }
     this.rules.delete(key);
+    if (proto !== 'tcp') return; // UDP: the relay's per-flow rules went with the flows
     try {
       this.run({
         op: 'rule', family: family === 4 ? AF_INET : AF_INET6, table: SOURCE_IP_TABLE, priority: SOURCE_IP_PRIORITY,

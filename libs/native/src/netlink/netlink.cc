@@ -144,21 +144,45 @@ int NlRoute(bool del, int family, const uint8_t* dst, int prefix, const uint8_t*
 }
 
 int NlRule(bool del, int family, int table, int priority, int ipproto, int sport_lo, int sport_hi) {
+  RuleSpec spec;
+  spec.del = del;
+  spec.family = family;
+  spec.table = table;
+  spec.priority = priority;
+  spec.ipproto = ipproto;
+  spec.sport_lo = sport_lo;
+  spec.sport_hi = sport_hi;
+  Req r;
+  NlRuleRequest(spec, 1, r.buf, sizeof r.buf);
+  return Talk(r);
+}
+
+size_t NlRuleRequest(const RuleSpec& s, uint32_t seq, void* buf, size_t cap) {
   struct fib_rule_hdr fr;
   memset(&fr, 0, sizeof fr);
-  fr.family = (uint8_t)family;
+  fr.family = (uint8_t)s.family;
   fr.action = FR_ACT_TO_TBL;
-  fr.table = table < 256 ? (uint8_t)table : (uint8_t)RT_TABLE_UNSPEC;
+  fr.table = s.table < 256 ? (uint8_t)s.table : (uint8_t)RT_TABLE_UNSPEC;
+  fr.dst_len = (uint8_t)(s.dst ? s.dst_len : 0);
   Req r;
-  r.Start(del ? RTM_DELRULE : RTM_NEWRULE, del ? 0 : (NLM_F_CREATE | NLM_F_EXCL), &fr, sizeof fr);
-  r.U32(FRA_TABLE, (uint32_t)table);
-  if (priority > 0) r.U32(FRA_PRIORITY, (uint32_t)priority);
-  if (ipproto > 0) r.U8(FRA_IP_PROTO, (uint8_t)ipproto);
-  if (sport_lo > 0) {
-    struct fib_rule_port_range pr = {(uint16_t)sport_lo, (uint16_t)(sport_hi > 0 ? sport_hi : sport_lo)};
+  r.Start(s.del ? RTM_DELRULE : RTM_NEWRULE, s.del ? 0 : (NLM_F_CREATE | NLM_F_EXCL), &fr, sizeof fr);
+  r.h()->nlmsg_seq = seq;
+  r.U32(FRA_TABLE, (uint32_t)s.table);
+  if (s.priority > 0) r.U32(FRA_PRIORITY, (uint32_t)s.priority);
+  if (s.ipproto > 0) r.U8(FRA_IP_PROTO, (uint8_t)s.ipproto);
+  if (s.dst && s.dst_len > 0) r.Attr(FRA_DST, s.dst, AddrLen(s.family));
+  if (s.sport_lo > 0) {
+    struct fib_rule_port_range pr = {(uint16_t)s.sport_lo, (uint16_t)(s.sport_hi > 0 ? s.sport_hi : s.sport_lo)};
     r.Attr(FRA_SPORT_RANGE, &pr, sizeof pr);
   }
-  return Talk(r);
+  if (s.dport_lo > 0) {
+    struct fib_rule_port_range pr = {(uint16_t)s.dport_lo, (uint16_t)(s.dport_hi > 0 ? s.dport_hi : s.dport_lo)};
+    r.Attr(FRA_DPORT_RANGE, &pr, sizeof pr);
+  }
+  size_t len = r.h()->nlmsg_len;
+  if (len > cap) return 0;
+  memcpy(buf, r.buf, len);
+  return len;
 }
 
 }  // namespace rk

@@ -59,6 +59,12 @@ constexpr int kTcpConnsPerPort = 4096;
 // whatever clients of the ports do.
 constexpr int64_t kFdHeadroom = 1024;
 
+// The policy routing table (its only route: "local default dev lo") and
+// rule priority that bring replies to kept client addresses back to the
+// relay's sockets (libs/portfwd/src/source-ip.ts makes the table's routes).
+constexpr int kSourceIpTable = 100;
+constexpr int kSourceIpPriority = 100;
+
 // ---- addresses (relay_addr.cc) ----
 
 struct Addr {
@@ -158,10 +164,18 @@ struct NsShared {
   // target_family (relay_route.cc): 1 and *out = client (its own address),
   // 0 and *out = the namespace's gateway (port 0), -1: neither (no gateway).
   int SourceFor(const Addr& client, int target_family, Addr* out);
+  // Adds (del: removes) the policy rule that brings the namespace's UDP
+  // datagrams to `seen` (address and port a flow's socket is bound to) back
+  // to that socket: "to ADDR/32 ipproto udp dport PORT lookup 100". Only
+  // replies of relayed flows are steered; a service that sends from its
+  // published port to anyone else (gossip, VXLAN, QUIC) is left alone.
+  // Returns 0 or an errno.
+  int FlowRoute(bool del, const Addr& seen);
   ~NsShared();
 
  private:
   int Netlink();
+  uint32_t nl_seq = 1;
   bool Gateway(int family, Addr* out);
   int nl = -1;  // NETLINK_ROUTE socket made inside (lazy)
   int64_t gw_at[2] = {-1000000, -1000000};
@@ -189,7 +203,7 @@ struct Port {
   int udp_idle_ms = 90000;
   std::atomic<int> tcp_conns{0};
   // A budget was hit (logged once per port and kind).
-  std::atomic<bool> tcp_cap_logged{false}, udp_cap_logged{false}, no_gateway_logged{false};
+  std::atomic<bool> tcp_cap_logged{false}, udp_cap_logged{false}, no_gateway_logged{false}, udp_route_logged{false};
   std::shared_ptr<NsPool> pool;
   int owner_worker = 0;  // UDP: the worker that serves it
   ~Port();

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "netlink/netlink.h"
 #include "relay/relay.h"
 
 namespace rk {
@@ -146,6 +147,45 @@ bool NsShared::Gateway(int family, Addr* out) {
   }
   if (gw_ok[i]) *out = gw[i];
   return gw_ok[i];
+}
+
+int NsShared::FlowRoute(bool del, const Addr& seen) {
+  std::lock_guard<std::mutex> g(mu);
+  int fd = Netlink();
+  if (fd < 0) return EBADF;
+  size_t alen;
+  const void* ip = IpBytes(seen, &alen);
+  RuleSpec spec;
+  spec.del = del;
+  spec.family = seen.family();
+  spec.table = kSourceIpTable;
+  spec.priority = kSourceIpPriority;
+  spec.ipproto = IPPROTO_UDP;
+  spec.dport_lo = spec.dport_hi = seen.port();
+  spec.dst = static_cast<const uint8_t*>(ip);
+  spec.dst_len = (int)alen * 8;
+  alignas(nlmsghdr) char req[256];
+  uint32_t seq = ++nl_seq;
+  size_t len = NlRuleRequest(spec, seq, req, sizeof req);
+  if (len == 0) return EINVAL;
+  char buf[4096];
+  while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {}  // leftovers of an earlier request
+  ssize_t n;
+  do n = send(fd, req, len, 0); while (n < 0 && errno == EINTR);
+  if (n < 0) return errno;
+  for (;;) {
+    n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 200) <= 0) return ETIMEDOUT;
+      continue;
+    }
+    if (n <= 0) return n < 0 ? errno : EIO;
+    for (nlmsghdr* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq == seq && h->nlmsg_type == NLMSG_ERROR) return -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
+    }
+  }
 }
 
 int NsShared::SourceFor(const Addr& client, int target_family, Addr* out) {

@@ -51,6 +51,10 @@ struct Flow : Handler {
   // a wildcard address answers from whatever source its routing picks (for
   // the local route that carries replies back, the client's address itself).
   bool transparent = false;
+  // The address and port the socket is bound to inside (the client's, or
+  // the gateway's), and whether the rule steering datagrams to it is in place.
+  Addr seen;
+  bool routed = false;
   // Whether each direction's path takes GSO trains (cleared on the first refusal).
   bool gso_up = true, gso_down = true;
   void OnEvent(Worker* w, uint32_t) override;
@@ -179,6 +183,21 @@ static Flow* NewFlow(Worker* w, UdpListener* l, const sockaddr_storage& from, so
     return nullptr;
   }
   f->transparent = bound;
+  if (bound) {
+    // Only datagrams to this flow's address and port come back to the relay.
+    f->seen.len = sizeof f->seen.ss;
+    int rerr = getsockname(fd, reinterpret_cast<sockaddr*>(&f->seen.ss), &f->seen.len) < 0 ? errno : p->net->FlowRoute(false, f->seen);
+    if (rerr != 0 && rerr != EEXIST) {
+      w->Limit(p->udp_route_logged, p->id,
+               std::string("UDP flows of ") + f->client.ToString() + " and later ones dropped: the rule that brings replies back could not be added inside: " +
+                   strerror(rerr));
+      close(fd);
+      w->engine->fds_held--;
+      delete f;
+      return nullptr;
+    }
+    f->routed = true;
+  }
   if (!f->transparent && connect(fd, reinterpret_cast<const sockaddr*>(&p->target.ss), p->target.len) < 0) {
     Event e{Event::kError};
     e.port_id = p->id;
@@ -215,6 +234,7 @@ static void CloseFlow(Worker* w, Flow* f, bool erase) {
   if (f->closed) return;
   f->closed = true;
   epoll_ctl(w->epfd, EPOLL_CTL_DEL, f->fd, nullptr);
+  if (f->routed) f->l->port->net->FlowRoute(true, f->seen);  // before the address is free for another flow
   close(f->fd);
   w->engine->fds_held--;
   if (erase) f->l->flows.erase(f->key);
