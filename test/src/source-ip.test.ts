@@ -7,10 +7,12 @@
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { isRoot, repoRoot } from './harness.js';
-import { nsServers, portfwd } from './net-helpers.js';
+import { readFileSync } from 'node:fs';
+import { isRoot, repoRoot, run, tempDir, waitFor } from './harness.js';
+import { nsServers, portfwd, spawnTracked } from './net-helpers.js';
 
 const ASK = join(repoRoot, 'test/src/fixtures/ask.mjs');
+const NODE = join(repoRoot, 'test/src/fixtures/udp-node.mjs');
 const tag = String(process.pid % 100000);
 const HOST_NS = `rkh${tag}`;
 const CLIENT_NS = `rkc${tag}`;
@@ -137,4 +139,42 @@ t.test('--source-ip-transparent=false: the server sees the forwarder', { skip: !
   await portfwd(t, ['--netns-pid', String(ns.pid), '--source-ip-transparent=false', '-p', '0.0.0.0:18701:7701/tcp', '-p', '0.0.0.0:18700:7700/udp'], 2, inHost);
   t.match(ask(CLIENT_NS, 'tcp', HOST4, 18701)[1], /^127\.0\.0\.1 \d+$/);
   t.match(ask(CLIENT_NS, 'udp', HOST4, 18700)[1], /^127\.0\.0\.1 \d+ ping$/);
+});
+
+t.test('a UDP service that sends from its published port (swarm gossip): only datagrams to relayed clients go back through the relay; the rest leave by the default route, never looped into the service', { skip: !isRoot && 'needs root to make the test namespaces' }, async (t) => {
+  topology(t);
+  const veth = `rkv${tag}`;
+  const OTHER4 = '192.0.2.203'; // a peer that never sent anything to the service
+  sh(['ip', '-n', CLIENT_NS, 'addr', 'add', `${OTHER4}/24`, 'dev', `${veth}c`]);
+  const P = 7946;
+  const inHost = ['ip', 'netns', 'exec', HOST_NS];
+  const state = `${tempDir()}/s`;
+  const rk = spawnTracked(t, ['env', 'RK_TEST_DNS_UPSTREAM=127.0.0.1:9', 'rootlesskit', '--state-dir', state, '--net=builtin', '--port-driver=builtin',
+    '-p', `0.0.0.0:${P}:${P}/udp`, 'node', NODE, 'serve', String(P)], inHost);
+  await waitFor(() => rk.stdout().includes('ready') || !rk.isRunning(), 20_000);
+  t.ok(rk.isRunning(), `rootlesskit runs ${rk.isRunning() ? '' : rk.stderr()}`);
+  // The peer uses the service's own port as its source port, as memberlist does.
+  let got: Array<{ at: string; from: string; text: string }> = [];
+  for (let i = 0; i < 20 && !got.some((g) => g.text.startsWith('pong')); i++) {
+    const r = spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, NODE, 'peer', HOST4, String(P), '1500',
+      `${CLIENT4}:${P}`, `${OTHER4}:${P}`, '--', 'ping', `send ${CLIENT4} ${P} gossip-to-client`, `send ${OTHER4} ${P} gossip-to-other`], { encoding: 'utf8', timeout: 15_000 });
+    got = r.stdout.trim().split('\n').filter((l) => l).map((l) => JSON.parse(l));
+  }
+  const at = (local: string, text: RegExp) => got.find((g) => g.at === local && text.test(g.text));
+  const viaNat = new RegExp(`^${HOST4.replace(/\./g, '\\.')}:\\d+$`);
+  // The peer's port is the service's own, bound inside: the relay shows the peer's address with another port.
+  t.same(at(`${CLIENT4}:${P}`, new RegExp(`^pong ${CLIENT4} \\d+$`))?.from, `${HOST4}:${P}`, `the relayed peer is seen with its own address and gets the reply from the published port (${JSON.stringify(got)})`);
+  t.match(at(`${CLIENT4}:${P}`, /^gossip-to-client$/)?.from, viaNat, 'the service\'s own datagram to that peer\'s port 7946 (no relayed flow) leaves by the default route');
+  t.match(at(`${OTHER4}:${P}`, /^gossip-to-other$/)?.from, viaNat, 'the same to a peer that never sent anything');
+  t.notMatch(rk.stdout(), /looped/, 'the service never receives its own datagrams');
+  // Inside: one rule for the relayed flow, none for the port; gone with the port.
+  const seenPort = /^pong \S+ (\d+)$/.exec(at(`${CLIENT4}:${P}`, /^pong /)?.text ?? '')?.[1];
+  const rules = () => spawnSync('nsenter', ['-t', readFileSync(`${state}/child_pid`, 'utf8').trim(), '-n', 'ip', 'rule'], { encoding: 'utf8' }).stdout;
+  t.match(rules(), new RegExp(`to ${CLIENT4} ipproto udp dport ${seenPort} lookup 100`), 'a rule for the relayed flow inside');
+  t.notMatch(rules(), /sport 7946/, 'no rule for the published port');
+  const rm = run(['rootlessctl', '--socket', `${state}/api.sock`, 'remove-ports', '1']);
+  t.equal(rm.code, 0, rm.stderr);
+  t.notMatch(rules(), /lookup 100/, 'the flow\'s rule is removed with the port');
+  rk.child.kill('SIGTERM');
+  await rk.exited;
 });
