@@ -178,3 +178,25 @@ t.test('a UDP service that sends from its published port (swarm gossip): only da
   rk.child.kill('SIGTERM');
   await rk.exited;
 });
+
+t.test('a peer flooding a UDP port from new source ports: the flows and their rules inside stay within the cap and are gone once unanswered', { skip: !isRoot && 'needs root to make the test namespaces' }, async (t) => {
+  topology(t);
+  const inHost = ['ip', 'netns', 'exec', HOST_NS];
+  const ns = await nsServers(t, 7960, inHost);
+  // 7969: nothing listens there, nothing answers.
+  const p = await portfwd(t, ['--netns-pid', String(ns.pid), '-p', '0.0.0.0:18960:7969/udp'], 1, inHost);
+  const rules = () => (spawnSync('nsenter', ['-t', String(ns.pid), '-n', 'ip', 'rule'], { encoding: 'utf8' }).stdout.match(/lookup 100/g) ?? []).length;
+  const fds = () => spawnSync('ls', [`/proc/${p.pid}/fd`], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l).length;
+  const before = fds();
+  const flood = `const d=require('node:dgram');let n=0;const N=1500;(function next(){if(n++>=N)return;const s=d.createSocket('udp4');s.send('x',18960,'${HOST4}',()=>{s.close();setImmediate(next);});})();`;
+  const r = spawnSync('ip', ['netns', 'exec', CLIENT_NS, process.execPath, '-e', flood], { encoding: 'utf8', timeout: 30_000 });
+  t.equal(r.status, 0, r.stderr);
+  await waitFor(() => rules() >= 1000, 5000).catch(() => {});
+  const peak = rules();
+  t.ok(peak >= 1000 && peak <= 1024, `rules inside at the peak: ${peak} (one per flow, at most 1024 flows per port)`);
+  t.ok(fds() - before <= 1100, `the forwarder's fds grew by ${fds() - before} for 1500 source ports`);
+  await waitFor(() => rules() === 0, 12_000).catch(() => {});
+  t.equal(rules(), 0, 'every flow\'s rule is gone once its flow expired unanswered (5 s)');
+  t.ok(fds() - before <= 5, `fds back to ${fds()} (${before} before)`);
+  t.ok(p.isRunning(), 'the forwarder keeps running');
+});
