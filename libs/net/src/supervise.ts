@@ -5,7 +5,8 @@
 // restarted is given up on at its first death, with the same message.
 import type { Logger } from '@rk/cli';
 import { RestartBudget } from './restarts.js';
-import type { NetInfo, RunningNet } from './types.js';
+import { holdTarget } from './target.js';
+import type { NetInfo, NetTarget, RunningNet } from './types.js';
 
 /** One run of a helper. */
 export interface Incarnation {
@@ -100,4 +101,30 @@ export function supervise(o: SuperviseOptions): RunningNet {
       release();
     },
   };
+}
+
+/**
+ * A helper that joins the namespace by its target (slirp4netns, pasta,
+ * vde_plug): the target is held by fds of our own, and a restart first
+ * checks that the namespace is still where the helper's paths lead, runs
+ * `beforeRestart` (e.g. removing a dead one's stale socket), then launches
+ * a new one on it.
+ */
+export function superviseOnTarget(
+  t: NetTarget,
+  o: Omit<SuperviseOptions, 'restart' | 'release'> & { launch: (target: NetTarget) => Promise<Incarnation>; beforeRestart?: (held: ReturnType<typeof holdTarget>) => void },
+): RunningNet {
+  const held = holdTarget(t);
+  return supervise({
+    what: o.what,
+    info: o.info,
+    log: o.log,
+    first: o.first,
+    async restart() {
+      held.checkInPlace();
+      o.beforeRestart?.(held);
+      return o.launch(held);
+    },
+    release: () => held.close(),
+  });
 }

@@ -15,8 +15,7 @@ import { RkError, type Logger } from '@rk/cli';
 import { mkfifo, runProgram, whenReadable } from '@rk/native';
 import { addrAt } from '../addr.js';
 import { findBinary, startHelper, type Helper } from '../helper.js';
-import { supervise, type Incarnation } from '../supervise.js';
-import { holdTarget } from '../target.js';
+import { superviseOnTarget, type Incarnation } from '../supervise.js';
 import type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet } from '../types.js';
 
 const PKG = 'passt';
@@ -189,19 +188,8 @@ export const pasta: NetDriver = {
       if (v6) info.ipv6 = v6;
     }
     first.helper.forgetLines();
-    const held = holdTarget(t);
-    return supervise({
-      what: 'pasta',
-      info,
-      log,
-      first,
-      // pasta joins the namespace again, makes the tap again and configures it (--config-net).
-      async restart() {
-        held.checkInPlace();
-        return launch(held);
-      },
-      release: () => held.close(),
-    });
+    // A restart: pasta joins the namespace again, makes the tap again and configures it (--config-net).
+    return superviseOnTarget(t, { what: 'pasta', info, log, first, launch });
   },
 };
 

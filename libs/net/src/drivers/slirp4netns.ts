@@ -10,8 +10,7 @@ import { makePipe, runProgram } from '@rk/native';
 import { addrAt } from '../addr.js';
 import { configureInterface } from '../configure.js';
 import { findBinary, startHelper } from '../helper.js';
-import { supervise, type Incarnation } from '../supervise.js';
-import { holdTarget } from '../target.js';
+import { superviseOnTarget, type Incarnation } from '../supervise.js';
 import type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet } from '../types.js';
 
 export const SLIRP4NETNS_API_SOCKET = '.s4nn.sock';
@@ -118,19 +117,16 @@ export const slirp4netns: NetDriver = {
 
     const launch = (target: NetTarget) => launchSlirp4netns(file, args, target, info, log);
     const first = await launch(t);
-    const held = holdTarget(t);
-    return supervise({
+    return superviseOnTarget(t, {
       what: 'slirp4netns',
       info,
       log,
       first,
-      async restart() {
-        held.checkInPlace();
-        // Same tap name, same --api-socket path: the dead one's socket file is stale.
+      launch,
+      // Same tap name, same --api-socket path: the dead one's socket file is stale.
+      beforeRestart: (held) => {
         if (info.sockets.slirp4netnsApi) held.files?.remove(SLIRP4NETNS_API_SOCKET);
-        return launch(held);
       },
-      release: () => held.close(),
     });
   },
 };

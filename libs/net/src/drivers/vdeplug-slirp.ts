@@ -14,8 +14,7 @@ import { makePipe, setNonBlocking, setTapMac, startFramePump, stopFramePump } fr
 import { addrAt } from '../addr.js';
 import { configureInterface, runOps } from '../configure.js';
 import { endedBy, findBinary, startHelper, type Helper } from '../helper.js';
-import { supervise, type Incarnation } from '../supervise.js';
-import { holdTarget } from '../target.js';
+import { superviseOnTarget, type Incarnation } from '../supervise.js';
 import { macString, randomMac } from '../packet.js';
 import { discoverOverStream } from '../stream-dhcp.js';
 import type { NetConfig, NetDriver, NetInfo, NetTarget, RunningNet } from '../types.js';
@@ -88,19 +87,8 @@ export const vdeplugSlirp: NetDriver = {
     const url = slirpUrl(cfg, info);
     const launch = (target: NetTarget) => launchVdePlug(file, url, target, info, log);
     const first = await launch(t);
-    const held = holdTarget(t);
-    return supervise({
-      what: 'vde_plug',
-      info,
-      log,
-      first,
-      // A new vde_plug (a fresh slirp) and a new tap of the same name, configured the same.
-      async restart() {
-        held.checkInPlace();
-        return launch(held);
-      },
-      release: () => held.close(),
-    });
+    // A restart: a new vde_plug (a fresh slirp) and a new tap of the same name, configured the same.
+    return superviseOnTarget(t, { what: 'vde_plug', info, log, first, launch });
   },
 };
 
