@@ -12,6 +12,7 @@ import { normalize } from 'node:path';
 import { driverFor, netGaveUp, netMountPlan, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
 import { closeSync, rmSync } from 'node:fs';
 import type { Args } from './flags.js';
+import { dockerCopyUp } from './docker.js';
 import { socketActivation } from './listen-fds.js';
 import { startPorts } from './ports.js';
 
@@ -32,8 +33,9 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
   const mapsP = computeIdMaps({ source: a['subid-source'] as 'auto' | 'dynamic' | 'static' });
   mapsP.catch(() => {});
   let copyUp;
+  const copyUpDirs = dockerCopyUp(cmd[0]!, a['copy-up'], log);
   try {
-    copyUp = copyUpPlan({ dirs: a['copy-up'], mode: 'tmpfs+symlink', propagation: a.propagation as Propagation });
+    copyUp = copyUpPlan({ ...copyUpDirs, mode: 'tmpfs+symlink', propagation: a.propagation as Propagation });
   } catch (e) {
     throw new RkError((e as Error).message, 1);
   }
@@ -53,7 +55,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     });
   };
   // copyUpPlan starts with the propagation steps itself.
-  if (a['copy-up'].length === 0) add(propagationSteps(a.propagation as Propagation), () => `set mount propagation ${a.propagation} on /`);
+  if (copyUpDirs.dirs.length === 0) add(propagationSteps(a.propagation as Propagation), () => `set mount propagation ${a.propagation} on /`);
   else add(copyUp.steps, (i) => copyUp.describe(i));
   if (a.pidns) add(procPlan(), () => 'mount a fresh /proc for the PID namespace');
   if (ns.net) {

@@ -15,6 +15,6 @@ export function copyUpPlan(opts: CopyUpOptions): MountPlan {
   if (opts.propagation !== undefined) {
     for (const s of propagationSteps(opts.propagation)) b.add(s, `set the propagation of / to ${opts.propagation}`);
   }
-  for (const dir of dirs) tmpfsSymlinkSteps(b, dir);
+  for (const dir of dirs) tmpfsSymlinkSteps(b, dir, opts.emptyDirs ?? []);
   return b.build();
 }

@@ -4,13 +4,14 @@
 //   mkdir  D/.ro<rand>
 //   moveTree slot 0 -> D/.ro<rand>           (move_mount: the original tree, reattached)
 //   symlink D/<name> -> .ro<rand>/<name>     (for each entry; symlinks keep their own target)
+//   mkdir  D/<name>                          (for each of emptyDirs below D, instead of its symlink)
 // The original tree is never visible outside D: nothing is staged in /tmp or
 // any other shared directory, so nothing has to be cleaned up by path (a
 // failed plan just closes the detached tree's fd). Everything is read
 // (readdir, readlink, stat) now, so the steps can run in a child before exec
 // with no decisions left.
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { RkError } from '@rk/cli';
 import { constants } from '@rk/native';
 import type { PlanBuilder } from './builder.js';
@@ -25,8 +26,9 @@ interface Entry {
   link?: string;
 }
 
-export function tmpfsSymlinkSteps(b: PlanBuilder, dir: CopyUpDir): void {
+export function tmpfsSymlinkSteps(b: PlanBuilder, dir: CopyUpDir, emptyDirs: string[] = []): void {
   const d = dir.path;
+  const empty = new Set(emptyDirs.filter((p) => dirname(p) === d).map((p) => basename(p)));
   const what = dir.given === d ? `--copy-up ${d}` : `--copy-up ${dir.given} (${d})`;
   const entries = listEntries(dir);
   const names = new Set(entries.map((e) => e.name));
@@ -44,8 +46,12 @@ export function tmpfsSymlinkSteps(b: PlanBuilder, dir: CopyUpDir): void {
   b.add({ op: 'mkdir', path: roPath, mode: 0o755 }, `${what}: create ${roPath} on the tmpfs`);
   b.add({ op: 'moveTree', slot: 0, target: roPath }, `${what}: attach the original tree at ${roPath} (move_mount)`);
   for (const e of entries) {
+    if (empty.has(e.name)) continue;
     const target = e.link ?? `${ro}/${e.name}`;
     b.add({ op: 'symlink', target, path: join(d, e.name) }, `${what}: symlink ${join(d, e.name)} -> ${target}`);
+  }
+  for (const name of empty) {
+    b.add({ op: 'mkdir', path: join(d, name), mode: 0o711 }, `${what}: create ${join(d, name)}, empty, on the tmpfs (the original, if any, hidden)`);
   }
 }
 

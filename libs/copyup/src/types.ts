@@ -16,6 +16,13 @@ export interface CopyUpOptions {
   mode?: CopyUpMode;
   /** Propagation set on "/" before anything else; none when omitted (the caller has set it). */
   propagation?: Propagation;
+  /**
+   * Absolute paths directly below a copied-up directory that become empty
+   * directories of their own on its tmpfs (made when absent; an original
+   * entry of that name is hidden, not symlinked), e.g. /var/lib/docker for a
+   * rootless dockerd (apps/rootlesskit/src/docker.ts).
+   */
+  emptyDirs?: string[];
 }
 
 export interface MountPlan {

@@ -143,3 +143,15 @@ t.test('validation does not touch the system', async (t) => {
   copyUpPlan({ dirs: [dir] });
   t.same(readdirSync(root).sort(), before, 'nothing created at plan time');
 });
+
+t.test('emptyDirs: an entry below a copied-up directory becomes an empty directory on its tmpfs (made when absent), the original not linked', async (t) => {
+  const { dir } = tree(t);
+  const plan = copyUpPlan({ dirs: [dir], emptyDirs: [join(dir, 'ssh'), join(dir, 'docker'), '/elsewhere/docker'] });
+  const s = plan.steps;
+  t.notOk(s.some((x) => x.op === 'symlink' && x.path === join(dir, 'ssh')), 'no symlink to the original ssh');
+  t.same(s.filter((x) => x.op === 'mkdir').slice(1), [
+    { op: 'mkdir', path: join(dir, 'ssh'), mode: 0o711 },
+    { op: 'mkdir', path: join(dir, 'docker'), mode: 0o711 },
+  ], 'one mkdir each, after the symlinks; paths under other directories ignored');
+  t.equal(s[s.length - 1]!.op, 'mkdir');
+});
