@@ -62,11 +62,12 @@ fi
 # Where overlay traffic goes when it does not arrive: by IP too?, the
 # gossip warnings, the nodes.
 swarm_diagnose() {
+  set +e +o pipefail
   local ip out
   ip="$(sdocker 0 inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' web-a 2>/dev/null)"
-  out="$(T=20 sdocker 1 run --rm --network ov "$SWARM_IMAGE" timeout 3 wget -q -O - "http://$ip/" 2>&1)"
-  say "  diagnose: from B by IP ($ip): $(echo "$out" | head -1)"
-  out="$(T=20 sdocker 1 run --rm --network ov "$SWARM_IMAGE" nslookup web-a 2>&1 | grep -A1 -i name | tr '\n' ' ')"
+  out="$(T=20 sdocker 1 run --rm --network rk-ov "$SWARM_IMAGE" sh -c "timeout 3 wget -q -O - http://$ip/" 2>&1)"
+  say "  diagnose: from B by IP ($ip): ${out:-no answer in 3 s}"
+  out="$(T=20 sdocker 1 run --rm --network rk-ov "$SWARM_IMAGE" sh -c "timeout 5 nslookup web-a" 2>&1 | grep -A1 -i name | tr '\n' ' ')"
   say "  diagnose: from B, nslookup web-a: ${out:-no answer}"
   say "  diagnose: nodes: $(sdocker 0 node ls --format '{{.Hostname}} {{.Status}}' | paste -sd ',')"
   local i
@@ -95,17 +96,17 @@ run_net() {
   ok "$net: swarm init on A, join from B: both nodes Ready"
 
   STAGE=overlay
-  sdocker 0 network create -d overlay --attachable ov >/dev/null || fail "$net: network create -d overlay --attachable: $(tail -5 "$(swarm_log 0)")"
-  out="$(sdocker 0 run -d --name web-a --network ov "$SWARM_IMAGE" httpd -f -p 80 -h /www 2>&1)" ||
+  sdocker 0 network create -d overlay --attachable rk-ov >/dev/null || fail "$net: network create -d overlay --attachable: $(tail -5 "$(swarm_log 0)")"
+  out="$(sdocker 0 run -d --name web-a --network rk-ov "$SWARM_IMAGE" httpd -f -p 80 -h /www 2>&1)" ||
     fail "$net: docker run on A on the overlay: $out $(grep -i error "$(swarm_log 0)" | tail -5)"
   ip_a="$(sdocker 0 inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' web-a)"
   t0=$(date +%s%N)
-  out="$(T=60 sdocker 1 run --rm --network ov "$SWARM_IMAGE" sh -c "$(fetch_loop http://web-a/ 30)" 2>&1)" ||
+  out="$(T=60 sdocker 1 run --rm --network rk-ov "$SWARM_IMAGE" sh -c "$(fetch_loop http://web-a/ 30)" 2>&1)" ||
     fail "$net: a container on B did not get the page from web-a (on A, $ip_a) by name over the overlay: $out"
   [ "$out" = "hello from host A" ] || fail "$net: from web-a, B got: $out"
   ok "$net: a container on B got \"$out\" from web-a ($ip_a, on A) by name over the overlay ($(ms_since "$t0") ms, its start included)"
   t0=$(date +%s%N)
-  out="$(T=30 sdocker 1 run --rm --network ov "$SWARM_IMAGE" sh -c "$(fetch_loop http://web-a/ 10)" 2>&1)" ||
+  out="$(T=30 sdocker 1 run --rm --network rk-ov "$SWARM_IMAGE" sh -c "$(fetch_loop http://web-a/ 10)" 2>&1)" ||
     fail "$net: a second new container on B did not reach web-a within 10 s: $out"
   ms=$(ms_since "$t0")
   [ "$ms" -lt 5000 ] || fail "$net: a new container on B reached web-a on A only after $ms ms (at most 5000)"
@@ -113,7 +114,7 @@ run_net() {
 
   STAGE=service
   sdocker 0 service create -d --name web --replicas 2 --replicas-max-per-node 1 --endpoint-mode dnsrr \
-    --network ov --no-resolve-image "$SWARM_IMAGE" \
+    --network rk-ov --no-resolve-image "$SWARM_IMAGE_ID" \
     sh -c 'hostname >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null || fail "$net: service create"
   wait_until 60 sh -c "[ \"\$(DOCKER_HOST=unix://$RK_TMP/${SWARM_NAMES[0]}/xdg/docker.sock '$SWARM_DOCKER' service ps web --filter desired-state=running --format '{{.CurrentState}}' | grep -c '^Running')\" = 2 ]" ||
     fail "$net: the service's 2 tasks are not running: $(sdocker 0 service ps --no-trunc web 2>&1)"

@@ -23,6 +23,7 @@ SWARM_IPS=(192.0.2.11 192.0.2.12)
 SWARM_NAMES=(swarm-a swarm-b)
 SWARM_NS=("rk-swarm-a-$$" "rk-swarm-b-$$")
 SWARM_IMAGE=rk-busybox:swarm
+SWARM_IMAGE_ID=""      # its ID (the same on both hosts), for services
 # What each daemon publishes on its host: swarm management (2377/tcp), gossip
 # (7946/tcp+udp), VXLAN data (4789/udp). /var/lib copied up: Docker 20.10
 # makes /var/lib/docker/network/files for the overlay's load-balancer sandbox
@@ -30,13 +31,14 @@ SWARM_IMAGE=rk-busybox:swarm
 SWARM_RK_FLAGS="-p 0.0.0.0:2377:2377/tcp -p 0.0.0.0:7946:7946/tcp -p 0.0.0.0:7946:7946/udp -p 0.0.0.0:4789:4789/udp ${RK_SWARM_COPY_UP---copy-up=/var/lib}"
 SWARM_RK=("" "")     # rootlesskit PIDs (dockerd-rootless.sh execs it)
 SWARM_TREE=("" "")   # their process trees, as last seen
+SWARM_USERNS=("" "") # their child's user namespace (dockerd, containerd, shims, containers: all in it)
 SWARM_NET=""
 
 sdocker() {
   local i=$1
   shift
   DOCKER_HOST="unix://$RK_TMP/${SWARM_NAMES[$i]}/xdg/docker.sock" DOCKER_CONFIG="$RK_TMP/docker-config" \
-    timeout "${T:-120}" "$SWARM_DOCKER" "$@"
+    timeout -s KILL "${T:-120}" "$SWARM_DOCKER" "$@" # `docker run` passes SIGTERM on to the container
 }
 swarm_log() { echo "$RK_TMP/dockerd-${SWARM_NAMES[$1]}-$SWARM_NET.log"; }
 
@@ -130,10 +132,22 @@ swarm_start() {
     wait_until 90 sdocker "$i" version ||
       fail "$SWARM_NET: the daemon on ${SWARM_NAMES[$i]} did not come up: $(tail -20 "$(swarm_log "$i")")"
     SWARM_TREE[$i]="$(pids_of_tree "${SWARM_RK[$i]}" | paste -sd ' ')"
+    local p rk_ns
+    rk_ns="$(readlink "/proc/${SWARM_RK[$i]}/ns/user")"
+    for p in ${SWARM_TREE[$i]}; do
+      SWARM_USERNS[$i]="$(readlink "/proc/$p/ns/user" 2>/dev/null)" || continue
+      [ "${SWARM_USERNS[$i]}" = "$rk_ns" ] || break
+    done
     sdocker "$i" info --format '{{json .SecurityOptions}}' | grep -q 'name=rootless' ||
       fail "$SWARM_NET: the daemon on ${SWARM_NAMES[$i]} is not rootless"
-    sdocker "$i" import "$RK_TMP/image.tar" "$SWARM_IMAGE" >/dev/null
   done
+  # Imported on A, saved and loaded on B: the same image ID on both, which a
+  # service names (a service task given an image by ID is never pulled; by
+  # name, each task first waits for a pull that cannot succeed here).
+  sdocker 0 import "$RK_TMP/image.tar" "$SWARM_IMAGE" >/dev/null
+  sdocker 0 save "$SWARM_IMAGE" | sdocker 1 load >/dev/null
+  SWARM_IMAGE_ID="$(sdocker 0 image inspect -f '{{.Id}}' "$SWARM_IMAGE")"
+  [ "$(sdocker 1 image inspect -f '{{.Id}}' "$SWARM_IMAGE")" = "$SWARM_IMAGE_ID" ] || fail "$SWARM_NET: the image differs between the hosts"
   say "up: rootless dockerd on ${SWARM_NAMES[0]} (rootlesskit ${SWARM_RK[0]}) and ${SWARM_NAMES[1]} (rootlesskit ${SWARM_RK[1]}), --net=$SWARM_NET --port-driver=builtin, image $SWARM_IMAGE on both"
 }
 
@@ -172,11 +186,15 @@ swarm_stop() {
       for p in ${SWARM_TREE[$i]}; do kill -KILL "$p" 2>/dev/null || true; done
     fi
     wait "${SWARM_RK[$i]}" 2>/dev/null || true
-    for p in $(ip netns pids "${SWARM_NS[$i]}" 2>/dev/null); do
+    # Only ours live in the host's namespace and in the daemon's user
+    # namespace (containerd's shims leave the daemon's tree: they are
+    # reparented to PID 1).
+    for p in $(ip netns pids "${SWARM_NS[$i]}" 2>/dev/null) $(swarm_userns_pids "${SWARM_USERNS[$i]}"); do
       left+=" $(ps -o pid=,user=,args= -p "$p" | cut -c1-100)"
       kill -KILL "$p" 2>/dev/null || true
     done
     SWARM_RK[$i]=""
+    SWARM_USERNS[$i]=""
     SWARM_TREE[$i]=""
   done
   for i in 0 1; do
@@ -184,6 +202,16 @@ swarm_stop() {
     rm -rf --one-file-system "${RK_TMP:?}/${SWARM_NAMES[$i]}"
   done
   [ -z "$left" ] || { SWARM_LEFT="$left"; return 1; }
+}
+
+# `swarm_userns_pids NS`: the processes in user namespace NS (a readlink of /proc/PID/ns/user).
+swarm_userns_pids() {
+  [ -n "$1" ] || return 0
+  local d
+  for d in /proc/[0-9]*; do
+    [ "$(readlink "$d/ns/user" 2>/dev/null)" = "$1" ] && echo "${d#/proc/}"
+  done
+  return 0
 }
 
 swarm_cleanup() {
