@@ -19,6 +19,13 @@ while [ "$dir" != "/" ]; do
 done
 chmod -R o+rX .
 echo "[test-user] $user: $(grep "^$user:" /etc/subuid) / $(grep "^$user:" /etc/subgid)"
+# A second user with its own subordinate IDs: the second host's rootless
+# dockerd in hack/integration-swarm.sh.
+user_b="${RK_TEST_USER_B:-rktest-b}"
+id "$user_b" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user_b"
+grep -q "^$user_b:" /etc/subuid || usermod --add-subuids 300000-365535 "$user_b"
+grep -q "^$user_b:" /etc/subgid || usermod --add-subgids 300000-365535 "$user_b"
+echo "[test-user] $user_b: $(grep "^$user_b:" /etc/subuid) / $(grep "^$user_b:" /etc/subgid)"
 # A second user without subordinate IDs, for the "no subuid entry" error path.
 nosub="${RK_TEST_USER_NOSUBID:-rktest-nosubid}"
 id "$nosub" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$nosub"
