@@ -57,6 +57,32 @@ void SetIp(Addr* a, int family, const void* bytes) {
   }
 }
 
+// Sends a request on the namespace's netlink socket (dropping leftovers of an
+// earlier one first) and calls fn for each message answered until fn returns
+// a result >= 0 (0 or an errno); waits at most 200 ms for each read.
+template <typename Fn>
+int Exchange(int fd, const void* req, size_t len, Fn fn) {
+  char buf[16384];
+  while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {}
+  ssize_t n;
+  do n = send(fd, req, len, 0); while (n < 0 && errno == EINTR);
+  if (n < 0) return errno;
+  for (;;) {
+    n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 200) <= 0) return ETIMEDOUT;
+      continue;
+    }
+    if (n <= 0) return n < 0 ? errno : EIO;
+    for (nlmsghdr* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+      int r = fn(h);
+      if (r >= 0) return r;
+    }
+  }
+}
+
 // Sends an RTM_GETROUTE (dst: one lookup; none: a dump of family) and calls
 // fn for each route answered. Returns 0 or an errno.
 template <typename Fn>
@@ -82,42 +108,26 @@ int Query(int fd, int family, const Addr* dst, Fn fn) {
     len = NLMSG_ALIGN(len) + RTA_ALIGN(a->rta_len);
   }
   req.h.nlmsg_len = (uint32_t)len;
-  char buf[16384];
-  while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {}  // drop leftovers of an earlier query
-  if (send(fd, &req, len, 0) < 0) return errno;
-  for (;;) {
-    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) return ETIMEDOUT;
-      continue;
-    }
-    if (n <= 0) return n < 0 ? errno : EIO;
-    for (nlmsghdr* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_type == NLMSG_DONE) return 0;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        int err = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
-        return err;  // 0: an ack
+  return Exchange(fd, &req, len, [&](nlmsghdr* h) -> int {
+    if (h->nlmsg_type == NLMSG_DONE) return 0;
+    if (h->nlmsg_type == NLMSG_ERROR) return -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;  // 0: an ack
+    if (h->nlmsg_type != RTM_NEWROUTE) return -1;
+    rtmsg* r = reinterpret_cast<rtmsg*>(NLMSG_DATA(h));
+    Route route;
+    route.type = r->rtm_type;
+    int table = r->rtm_table;
+    int alen = (int)RTM_PAYLOAD(h);
+    for (rtattr* a = RTM_RTA(r); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+      if (a->rta_type == RTA_GATEWAY) {
+        route.has_gw = true;
+        SetIp(&route.gw, r->rtm_family, RTA_DATA(a));
+      } else if (a->rta_type == RTA_TABLE) {
+        table = (int)*reinterpret_cast<uint32_t*>(RTA_DATA(a));
       }
-      if (h->nlmsg_type != RTM_NEWROUTE) continue;
-      rtmsg* r = reinterpret_cast<rtmsg*>(NLMSG_DATA(h));
-      Route route;
-      route.type = r->rtm_type;
-      int table = r->rtm_table;
-      int alen = (int)RTM_PAYLOAD(h);
-      for (rtattr* a = RTM_RTA(r); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-        if (a->rta_type == RTA_GATEWAY) {
-          route.has_gw = true;
-          SetIp(&route.gw, r->rtm_family, RTA_DATA(a));
-        } else if (a->rta_type == RTA_TABLE) {
-          table = (int)*reinterpret_cast<uint32_t*>(RTA_DATA(a));
-        }
-      }
-      fn(*r, table, route);
-      if (dst) return 0;
     }
-  }
+    fn(*r, table, route);
+    return dst ? 0 : -1;
+  });
 }
 
 }  // namespace
@@ -168,24 +178,9 @@ int NsShared::FlowRoute(bool del, const Addr& seen) {
   uint32_t seq = ++nl_seq;
   size_t len = NlRuleRequest(spec, seq, req, sizeof req);
   if (len == 0) return EINVAL;
-  char buf[4096];
-  while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {}  // leftovers of an earlier request
-  ssize_t n;
-  do n = send(fd, req, len, 0); while (n < 0 && errno == EINTR);
-  if (n < 0) return errno;
-  for (;;) {
-    n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) return ETIMEDOUT;
-      continue;
-    }
-    if (n <= 0) return n < 0 ? errno : EIO;
-    for (nlmsghdr* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq == seq && h->nlmsg_type == NLMSG_ERROR) return -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
-    }
-  }
+  return Exchange(fd, req, len, [&](nlmsghdr* h) -> int {
+    return h->nlmsg_seq == seq && h->nlmsg_type == NLMSG_ERROR ? -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error : -1;
+  });
 }
 
 int NsShared::SourceFor(const Addr& client, int target_family, Addr* out) {
