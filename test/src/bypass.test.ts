@@ -1,0 +1,156 @@
+// rootlesskit --bypass, with a real "remote" host: as root, the test makes a
+// "host" network namespace (where rootlesskit runs, as the test user) and a
+// "remote" one joined to it by a veth, with TEST-NET-1 and 2001:db8::
+// addresses (the machine's own network is never touched). The clients run as
+// rootlesskit's CMD (so under its filter) and print what they saw: a
+// bypassed socket's own address is the host's (192.0.2.201), where the
+// namespace path (the NAT) shows 10.0.2.100.
+import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRoot, repoRoot, run, tempDir, waitFor } from './harness.js';
+import { fdCount, spawnTracked, type Proc } from './net-helpers.js';
+
+const CLIENT = join(repoRoot, 'test/src/fixtures/bypass-client.py');
+const REMOTE = join(repoRoot, 'test/src/fixtures/bypass-remote.py');
+const tag = String(process.pid % 100000);
+const HOST_NS = `rkbh${tag}`;
+const REMOTE_NS = `rkbr${tag}`;
+const HOST4 = '192.0.2.201';
+const REMOTE4 = '192.0.2.202';
+const HOST6 = '2001:db8::201';
+const REMOTE6 = '2001:db8::202';
+const PORT = 7300;
+const skip = !isRoot && 'needs root to make the test namespaces';
+
+function sh(args: string[]): void {
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+}
+
+/** The two namespaces, the remote's server (PORT: "PEERIP PEERPORT\n" + 1000 bytes; UDP echo), and a server on the host's loopback. */
+async function topology(t: Test): Promise<{ hostLoop: Proc }> {
+  const veth = `rkbv${tag}`;
+  sh(['ip', 'netns', 'add', HOST_NS]);
+  t.teardown(() => spawnSync('ip', ['netns', 'del', HOST_NS]));
+  sh(['ip', 'netns', 'add', REMOTE_NS]);
+  t.teardown(() => spawnSync('ip', ['netns', 'del', REMOTE_NS]));
+  sh(['ip', '-n', HOST_NS, 'link', 'add', `${veth}h`, 'type', 'veth', 'peer', 'name', `${veth}r`, 'netns', REMOTE_NS]);
+  for (const [ns, dev, a4, a6] of [[HOST_NS, `${veth}h`, HOST4, HOST6], [REMOTE_NS, `${veth}r`, REMOTE4, REMOTE6]] as const) {
+    sh(['ip', '-n', ns, 'addr', 'add', `${a4}/24`, 'dev', dev]);
+    sh(['ip', '-n', ns, 'addr', 'add', `${a6}/64`, 'dev', dev, 'nodad']);
+    sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  const remote = spawnTracked(t, ['python3', REMOTE, String(PORT), '1000'], ['ip', 'netns', 'exec', REMOTE_NS]);
+  // The host's loopback: the same server, on 127.0.0.1 and ::1 of the host namespace.
+  const hostLoop = spawnTracked(t, ['python3', REMOTE, String(PORT), '0'], ['ip', 'netns', 'exec', HOST_NS]);
+  await waitFor(() => remote.stdout().includes('ready') && hostLoop.stdout().includes('ready'), 10_000);
+  return { hostLoop };
+}
+
+interface Step {
+  step: string;
+  local?: [string, number];
+  reply?: string;
+  error?: string;
+  [k: string]: unknown;
+}
+
+/**
+ * Runs the client steps as rootlesskit's CMD in the host namespace; at each
+ * "HOLD" step the client waits while holds[i] runs. Returns each step's result by name.
+ */
+async function rk(t: Test, flags: string[], steps: string[], holds: Array<(rk: Proc, state: string) => Promise<void>> = []): Promise<Map<string, Step>> {
+  const dir = tempDir();
+  const state = `${dir}/s`;
+  let h = 0;
+  const all = steps.map((s) => (s === 'HOLD' ? `hold,${dir}/go${h++}` : s));
+  const p = spawnTracked(t, ['env', 'RK_TEST_DNS_UPSTREAM=127.0.0.1:9', 'rootlesskit', '--state-dir', state, '--net=builtin', ...flags, 'python3', CLIENT, ...all], ['ip', 'netns', 'exec', HOST_NS]);
+  for (let i = 0; i < holds.length; i++) {
+    await waitFor(() => (p.stdout().match(/holding/g) ?? []).length > i || !p.isRunning(), 60_000);
+    await holds[i]!(p, state);
+    writeFileSync(`${dir}/go${i}`, '');
+  }
+  await Promise.race([p.exited, new Promise((r) => setTimeout(r, 60_000).unref())]);
+  t.match(p.stdout(), /done/, `the clients ran (${p.stderr().slice(-500)})`);
+  const got = new Map<string, Step>();
+  for (const l of p.stdout().split('\n')) if (l.startsWith('{')) got.set((JSON.parse(l) as Step).step, JSON.parse(l) as Step);
+  return got;
+}
+
+const tcp4 = `tcp,${REMOTE4},${PORT}`;
+const udp4 = `udp,${REMOTE4},${PORT}`;
+
+t.test('--bypass: TCP and UDP to a remote host use host sockets (IPv4 and IPv6, blocking and non-blocking); options set before connect are kept', { skip }, async (t) => {
+  await topology(t);
+  const steps = [tcp4, `${tcp4},n`, `${tcp4},o`, udp4, `tcp,${REMOTE6},${PORT}`, `udp,${REMOTE6},${PORT}`, `${tcp4},on`];
+  const got = await rk(t, ['--ipv6', '--bypass'], [...steps, 'HOLD'], [async (_p, st) => {
+    const info = run(['rootlessctl', '--socket', `${st}/api.sock`, 'info', '--json']);
+    t.equal(info.code, 0, info.stderr);
+    const b = (JSON.parse(info.stdout) as { bypass?: { enabled: boolean; bypassed: number } }).bypass;
+    t.equal(b?.enabled, true, '/v1/info says bypass is on');
+    t.equal(b?.bypassed, steps.length, `and counts ${steps.length} bypassed connections`);
+  }]);
+  for (const s of steps) {
+    const r = got.get(s);
+    const host = s.includes(':') ? HOST6 : HOST4;
+    t.equal(r?.local?.[0], host, `${s}: the socket's own address is the host's (${JSON.stringify(r)})`);
+    const want = s.startsWith('udp') ? `${host} ${r?.local?.[1]} ping` : `${host} ${r?.local?.[1]}`;
+    t.equal(r?.reply, want, `${s}: the remote sees the host's address and that very socket's port`);
+    if (s.startsWith('tcp')) t.equal(r?.bytes, 1000, `${s}: the remote's bytes arrive`);
+  }
+  t.equal(got.get(`${tcp4},n`)?.connect, 'Operation now in progress', 'a non-blocking connect still says EINPROGRESS');
+  for (const s of [`${tcp4},o`, `${tcp4},on`]) {
+    const r = got.get(s);
+    t.same([r?.nodelay, r?.keepalive, r?.keepidle], [1, 1, 77], `${s}: TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE set before connect read back after`);
+  }
+  t.equal(got.get(tcp4)?.cloexec, true, 'close-on-exec kept (Python makes its sockets so)');
+});
+
+t.test('without --bypass the same clients go through the namespace (what the test above tells apart)', { skip }, async (t) => {
+  await topology(t);
+  const got = await rk(t, [], [tcp4, udp4]);
+  t.equal(got.get(tcp4)?.local?.[0], '10.0.2.100');
+  t.equal(got.get(udp4)?.local?.[0], '10.0.2.100');
+});
+
+t.test('--bypass leaves the namespace\'s own traffic inside: gateway, DNS, loopback, its own address, --bypass-ignore; nothing reaches the host\'s loopback', { skip }, async (t) => {
+  const { hostLoop } = await topology(t);
+  const steps = [`tcp,10.0.2.2,${PORT}`, 'udp,10.0.2.3,53', `tcp,127.0.0.1,${PORT}`, `udp,127.0.0.1,${PORT}`, `tcp,10.0.2.100,${PORT}`, `tcp,::1,${PORT}`, `tcp,${REMOTE4},${PORT}`];
+  const got = await rk(t, ['--disable-host-loopback', '--bypass', `--bypass-ignore=${REMOTE4}/32`], steps);
+  t.notOk(got.get(steps[0]!)?.reply, `10.0.2.2 with --disable-host-loopback: refused (${JSON.stringify(got.get(steps[0]!))})`);
+  t.equal(got.get(steps[1]!)?.local?.[0], '10.0.2.100', 'the DNS address stays inside');
+  for (const s of steps.slice(2, 6)) t.notOk(got.get(s)?.reply, `${s}: nothing answers inside (${JSON.stringify(got.get(s))})`);
+  t.equal(got.get(steps[6]!)?.local?.[0], '10.0.2.100', '--bypass-ignore: the remote is reached through the namespace');
+  t.match(got.get(steps[6]!)?.reply ?? '', /^192\.0\.2\.201 \d+$/, 'and answers through the NAT');
+  t.notMatch(hostLoop.stdout(), /\d/, 'the host\'s loopback server saw no client');
+});
+
+t.test('--bypass against hostile callers: a racing thread rewriting the sockaddr never gets a host socket to the host\'s loopback; a bad pointer fails as without bypass; a flood of 5000 connects leaks nothing', { skip }, async (t) => {
+  const { hostLoop } = await topology(t);
+  const steps = [`race,${REMOTE4},${PORT},127.0.0.1,300`, 'efault', 'HOLD', `flood,${REMOTE4},${PORT},5000`, 'HOLD'];
+  let before = 0;
+  const got = await rk(t, ['--bypass'], steps, [
+    async (p) => {
+      before = fdCount(p.pid);
+    },
+    async (p, st) => {
+      await waitFor(() => fdCount(p.pid) <= before, 10_000).catch(() => {});
+      t.ok(fdCount(p.pid) <= before, `rootlesskit's fds after the flood: ${fdCount(p.pid)} (${before} before)`);
+      const info = run(['rootlessctl', '--socket', `${st}/api.sock`, 'info', '--json']);
+      t.equal(info.code, 0, `the API still answers: ${info.stderr}`);
+      t.ok((JSON.parse(info.stdout) as { bypass: { bypassed: number } }).bypass.bypassed >= 5000, 'the flood was bypassed');
+    },
+  ]);
+  t.same(got.get('efault'), { ret: -1, errno: 'Bad address', step: 'efault' }, 'a bad pointer: EFAULT, as the kernel says it');
+  const peers = (got.get(steps[0]!)?.peers ?? {}) as Record<string, number>;
+  t.ok(Object.keys(peers).length > 0, `race: ${JSON.stringify(peers)}`);
+  for (const k of Object.keys(peers)) {
+    if (k.startsWith(`${HOST4}>`)) t.equal(k, `${HOST4}>${REMOTE4}`, 'a host socket is only ever connected to the remote');
+  }
+  t.ok((peers[`${HOST4}>${REMOTE4}`] ?? 0) > 0, 'some connects were bypassed');
+  t.equal(got.get(steps[3]!)?.started, 5000, 'the flood\'s connects all started');
+  t.notMatch(hostLoop.stdout(), /\d/, 'the host\'s loopback server saw no client');
+});
