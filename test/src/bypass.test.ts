@@ -154,3 +154,37 @@ t.test('--bypass against hostile callers: a racing thread rewriting the sockaddr
   t.equal(got.get(steps[3]!)?.started, 5000, 'the flood\'s connects all started');
   t.notMatch(hostLoop.stdout(), /\d/, 'the host\'s loopback server saw no client');
 });
+
+t.test('rk-bypass composed in shell (rk-unshare -> rk-idmap -> rk-bypass --supervise -> rk-net --release -> rk-bypass -- CMD) bypasses as rootlesskit --bypass does, and the supervisor ends with the namespace', { skip }, async (t) => {
+  await topology(t);
+  const dir = tempDir();
+  const S = `${dir}/s`;
+  const script = `
+    rk-unshare --user --mount --net --gate --state-dir ${S} -- rk-bypass --state-dir ${S} -- python3 ${CLIENT} ${tcp4} ${udp4} hold,${dir}/go &
+    u=$!
+    for _ in $(seq 1 500); do [ -p ${S}/gate ] && break; sleep 0.01; done
+    rk-idmap --state-dir ${S}
+    rk-bypass --supervise --state-dir ${S} 2>${dir}/sup-err &
+    s=$!
+    for _ in $(seq 1 500); do [ -S ${S}/bypass.sock ] && break; sleep 0.01; done
+    rk-net --net=builtin --state-dir ${S} --release &
+    wait $u
+    echo "unshare $?"
+    wait $s
+    echo "supervisor $? $(cat ${dir}/sup-err)"`;
+  const p = spawnTracked(t, ['env', 'RK_TEST_DNS_UPSTREAM=127.0.0.1:9', 'sh', '-c', script], ['ip', 'netns', 'exec', HOST_NS]);
+  await waitFor(() => p.stdout().includes('holding') || !p.isRunning(), 30_000);
+  await waitFor(() => run(['cat', `${S}/bypass.json`]).stdout.includes('"bypassed":2'), 3000).catch(() => {});
+  const counters = run(['cat', `${S}/bypass.json`]).stdout;
+  t.match(counters, /"bypassed":2,"left":0/, `${S}/bypass.json counts them (${counters})`);
+  writeFileSync(`${dir}/go`, '');
+  await Promise.race([p.exited, new Promise((r) => setTimeout(r, 30_000).unref())]);
+  const got = new Map<string, Step>();
+  for (const l of p.stdout().split('\n')) if (l.startsWith('{')) got.set((JSON.parse(l) as Step).step, JSON.parse(l) as Step);
+  t.equal(got.get(tcp4)?.local?.[0], HOST4, `TCP: a host socket (${p.stdout()} ${p.stderr()})`);
+  t.equal(got.get(tcp4)?.reply, `${HOST4} ${got.get(tcp4)?.local?.[1]}`);
+  t.equal(got.get(udp4)?.reply, `${HOST4} ${got.get(udp4)?.local?.[1]} ping`, 'UDP: a host socket');
+  t.match(p.stdout(), /unshare 0/, 'CMD exited 0');
+  t.match(p.stdout(), /supervisor 0 $/m, 'the supervisor exited 0 once the namespace\'s filtered processes were gone');
+  t.notOk(run(['test', '-e', `${S}/bypass.sock`]).code === 0, 'bypass.sock removed');
+});
