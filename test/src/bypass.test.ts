@@ -7,7 +7,7 @@
 // namespace path (the NAT) shows 10.0.2.100.
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRoot, repoRoot, run, tempDir, waitFor } from './harness.js';
 import { fdCount, spawnTracked, type Proc } from './net-helpers.js';
@@ -80,6 +80,7 @@ async function rk(t: Test, flags: string[], steps: string[], holds: Array<(rk: P
   }
   await Promise.race([p.exited, new Promise((r) => setTimeout(r, 60_000).unref())]);
   t.match(p.stdout(), /done/, `the clients ran (${p.stderr().slice(-500)})`);
+  t.notOk(existsSync(state), 'the state dir (bypass.sock included) is gone at exit');
   const got = new Map<string, Step>();
   for (const l of p.stdout().split('\n')) if (l.startsWith('{')) got.set((JSON.parse(l) as Step).step, JSON.parse(l) as Step);
   return got;
