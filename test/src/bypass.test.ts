@@ -195,3 +195,30 @@ t.test('rk-bypass composed in shell (rk-unshare -> rk-idmap -> rk-bypass --super
   t.match(p.stdout(), /supervisor 0 $/m, 'the supervisor exited 0 once the namespace\'s filtered processes were gone');
   t.notOk(run(['test', '-e', `${S}/bypass.sock`]).code === 0, 'bypass.sock removed');
 });
+
+t.test('nested network namespaces (as Docker\'s bridge containers): left inside by default; --bypass-nested bypasses those whose own default route leads out, never one without a route', { skip }, async (t) => {
+  await topology(t);
+  // CMD (root in its user namespace) makes a nested namespace joined to its
+  // own by a veth (10.9.0.0/24, default route via 10.9.0.1, no forwarding:
+  // only a bypass gets it out), and an isolated one (lo only).
+  const nested = (dir: string) => `
+    unshare -n sh -c 'echo $$ > ${dir}/nspid; until [ -e ${dir}/go ]; do sleep 0.05; done
+      ip link set lo up; ip addr add 10.9.0.2/24 dev v1; ip link set v1 up; ip route add default via 10.9.0.1
+      python3 ${CLIENT} ${tcp4},n' &
+    until [ -s ${dir}/nspid ]; do sleep 0.05; done
+    ip link add v0 type veth peer name v1 netns $(cat ${dir}/nspid)
+    ip addr add 10.9.0.1/24 dev v0; ip link set v0 up
+    touch ${dir}/go; wait
+    unshare -n python3 ${CLIENT} ${udp4}`;
+  for (const [flags, want] of [[['--bypass'], 'left'], [['--bypass', '--bypass-nested'], 'bypassed']] as const) {
+    const dir = tempDir();
+    const p = spawnTracked(t, ['env', 'RK_TEST_DNS_UPSTREAM=127.0.0.1:9', 'rootlesskit', '--state-dir', `${dir}/s`, '--net=builtin', ...flags, 'sh', '-c', nested(dir)], ['ip', 'netns', 'exec', HOST_NS]);
+    await Promise.race([p.exited, new Promise((r) => setTimeout(r, 60_000).unref())]);
+    const got = new Map<string, Step>();
+    for (const l of p.stdout().split('\n')) if (l.startsWith('{')) got.set((JSON.parse(l) as Step).step, JSON.parse(l) as Step);
+    const routed = got.get(`${tcp4},n`);
+    if (want === 'left') t.ok(routed?.local?.[0] === '10.9.0.2' && !routed.reply, `${flags.join(' ')}: the nested namespace's connection stays in it, where nothing forwards it (${JSON.stringify(routed)} ${p.stderr().slice(-300)})`);
+    else t.equal(routed?.reply, `${HOST4} ${routed?.local?.[1]}`, `${flags.join(' ')}: bypassed from the nested namespace (${JSON.stringify(routed)} ${p.stderr().slice(-300)})`);
+    t.equal(got.get(udp4)?.error, 'Network is unreachable', `${flags.join(' ')}: a nested namespace without a route is never bypassed`);
+  }
+});

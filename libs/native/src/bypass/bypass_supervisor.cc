@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <linux/nsfs.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -27,6 +28,7 @@
 #include "bypass/bypass.h"
 #include "bypass/bypass_policy.h"
 #include "bypass/bypass_sockopt.h"
+#include "process/nsexec.h"
 
 namespace rk {
 namespace bypass {
@@ -35,6 +37,7 @@ namespace {
 
 constexpr int kMaxListeners = 64;   // filters handed over (one per rk-bypass run)
 constexpr int kMaxHandoffs = 16;    // bypass.sock connections not yet done
+constexpr size_t kMaxNested = 64;   // nested namespaces whose routes are kept at hand
 constexpr int64_t kSweepMs = 1000;  // pending connects re-checked (caller gone, SO_SNDTIMEO)
 
 int64_t NowMs() {
@@ -90,6 +93,15 @@ struct Supervisor::Impl {
   bool budget_logged = false;
   seccomp_notif_sizes sizes{};
   std::vector<Event> batch;
+  uint64_t host_dev = 0, host_ino = 0;  // our own net ns
+  // Nested namespaces' routes (with --bypass-nested), by inode; the ns fd
+  // is held so that the inode is not reused while cached.
+  struct Nested {
+    Fd ns, nl;
+    std::unique_ptr<Routes> routes;
+  };
+  std::map<uint64_t, std::unique_ptr<Nested>> nested;
+  Routes* NestedRoutes(int ns_fd, uint64_t ino);
 
   void Emit(Event&& e) { batch.push_back(std::move(e)); }
   void Flush() {
@@ -153,16 +165,18 @@ bool CloexecOf(int pid, int fd, bool* ok) {
   return (strtoul(p + 6, nullptr, 8) & O_CLOEXEC) != 0;
 }
 
-// The namespace the socket lives in (SIOCGSKNS), as dev:ino.
-bool SocketNetns(int sock, uint64_t* dev, uint64_t* ino) {
+// The namespace the socket lives in (SIOCGSKNS): its fd, and dev:ino.
+int SocketNetns(int sock, uint64_t* dev, uint64_t* ino) {
   int ns = ioctl(sock, SIOCGSKNS);
-  if (ns < 0) return false;
+  if (ns < 0) return -1;
   struct stat st;
-  bool ok = fstat(ns, &st) == 0;
-  close(ns);
+  if (fstat(ns, &st) < 0) {
+    close(ns);
+    return -1;
+  }
   *dev = st.st_dev;
   *ino = st.st_ino;
-  return ok;
+  return ns;
 }
 
 // Bound to an address or a port, or to a device: the host socket could not be
@@ -220,6 +234,26 @@ bool ReadDest(int pid, uint64_t ptr, uint64_t len, int sock_family, Dest* d) {
 }
 
 }  // namespace
+
+Routes* Supervisor::Impl::NestedRoutes(int ns_fd, uint64_t ino) {
+  auto it = nested.find(ino);
+  if (it != nested.end()) return it->second->routes.get();
+  if (nested.size() >= kMaxNested) nested.erase(nested.begin());
+  auto n = std::make_unique<Nested>();
+  n->ns.Reset(fcntl(ns_fd, F_DUPFD_CLOEXEC, 3));
+  Fd user(ioctl(ns_fd, NS_GET_USERNS));
+  if (n->ns.fd < 0 || user.fd < 0) return nullptr;
+  NsTarget t;
+  t.fds[0] = user.fd;
+  t.fds[1] = n->ns.fd;
+  int nl = -1;
+  if (NsSockets(t, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, 1, &nl) != 0) return nullptr;
+  n->nl.Reset(nl);
+  n->routes.reset(new Routes(nl));
+  Routes* r = n->routes.get();
+  nested[ino] = std::move(n);
+  return r;
+}
 
 void Supervisor::Impl::Accept() {
   for (;;) {
@@ -335,14 +369,18 @@ void Supervisor::Impl::Handle(int listener, seccomp_notif* req) {
   if (family != AF_INET && family != AF_INET6) return fallback();
   if (!((type == SOCK_STREAM && proto == IPPROTO_TCP) || (type == SOCK_DGRAM && proto == IPPROTO_UDP))) return fallback();
   uint64_t dev = 0, ino = 0;
-  if (!SocketNetns(sock.fd, &dev, &ino)) return fallback();
+  Fd sns(SocketNetns(sock.fd, &dev, &ino));
+  if (sns.fd < 0) return fallback();
+  Routes* nested_routes = nullptr;
   if (dev != cfg.netns_dev || ino != cfg.netns_ino) {
     // A socket of the host (bypassed before: a UDP re-connect, a TCP retry
     // after a failure) is bound to its outgoing device, so even the
     // namespace path cannot take it to the host's loopback. A nested
-    // namespace's socket is left to it unless asked.
-    if (!cfg.nested) return left();
-    // TODO(next): route lookups in the nested namespace itself.
+    // namespace's socket is left to it unless asked; when asked, its own
+    // routes must send the destination through its default gateway too.
+    if (!cfg.nested || (dev == host_dev && ino == host_ino)) return left();
+    nested_routes = NestedRoutes(sns.fd, ino);
+    if (!nested_routes) return left();
   }
   if (!Unbound(sock.fd)) return fallback();
   Dest d;
@@ -350,6 +388,7 @@ void Supervisor::Impl::Handle(int listener, seccomp_notif* req) {
   // From here on, only d is used: the caller's memory is never read again.
   if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0) return;  // the caller is gone
   if (AlwaysLeft(d, cfg.ignore) || !inside->ViaDefault(d)) return left();
+  if (nested_routes && !nested_routes->ViaDefault(d)) return left();
   int oif = 0;
   if (!host->HostUnicast(d, &oif)) return left();
   int flags = fcntl(sock.fd, F_GETFL);
@@ -526,6 +565,11 @@ Supervisor::Supervisor(Config c) : impl_(new Impl()) {
   impl_->stop_ev.Reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   impl_->host_nl.Reset(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
   impl_->inside.reset(new Routes(impl_->cfg.netlink_fd));
+  struct stat own;
+  if (stat("/proc/self/ns/net", &own) == 0) {
+    impl_->host_dev = own.st_dev;
+    impl_->host_ino = own.st_ino;
+  }
   impl_->host.reset(new Routes(impl_->host_nl.fd));
   syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &impl_->sizes);
   impl_->Add(impl_->stop_ev.fd, EPOLLIN, Key(kStop, 0));
