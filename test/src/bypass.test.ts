@@ -222,3 +222,23 @@ t.test('nested network namespaces (as Docker\'s bridge containers): left inside 
     t.equal(got.get(udp4)?.error, 'Network is unreachable', `${flags.join(' ')}: a nested namespace without a route is never bypassed`);
   }
 });
+
+t.test('bad input: one line naming the fix, a non-zero status, nothing left behind', async (t) => {
+  const dir = tempDir();
+  const cases: Array<[string[], number, RegExp]> = [
+    [['rootlesskit', '--state-dir', `${dir}/a`, '--bypass', '--net=host', 'true'], 1, /--bypass needs a network namespace with a driver: drop --bypass or use e\.g\. --net=builtin/],
+    [['rootlesskit', '--state-dir', `${dir}/b`, '--net=builtin', '--bypass', '--bypass-ignore=nope', 'true'], 1, /--bypass-ignore: "nope" is not a subnet: use ADDRESS\/PREFIX/],
+    [['rootlesskit', '--state-dir', `${dir}/c`, '--net=builtin', '--bypass-ignore=10.0.0.0/8', 'true'], 1, /--bypass-ignore and --bypass-nested need --bypass/],
+    [['rk-bypass', '--', 'true'], 2, /--state-dir DIR is required/],
+    [['rk-bypass', '--state-dir', `${dir}/d`, '--', 'true'], 1, /cannot reach the bypass supervisor at .*: start rk-bypass --supervise --state-dir/],
+    [['rk-bypass', '--supervise', '--state-dir', `${dir}/e`], 1, /cannot read .*child_pid/],
+    [['rk-bypass', '--supervise', '--state-dir', `${dir}/e`, '--bypass-ignore=1.2.3.4/40'], 2, /not a subnet/],
+  ];
+  for (const [argv, code, msg] of cases) {
+    const r = run(argv);
+    t.equal(r.code, code, `${argv.join(' ')}: exit ${code}`);
+    t.match(r.stderr, msg);
+    t.equal(r.stderr.trim().split('\n').filter((l) => /error/.test(l)).length, 1, 'one error line');
+  }
+  t.same(run(['ls', '-A', dir]).stdout, '', 'nothing left behind');
+});

@@ -40,6 +40,6 @@ export function validate(a: Args, warn: (msg: string) => void): NetConfig | unde
     if (a['detach-netns']) throw new RkError('--bypass cannot be used with --detach-netns yet: drop one of them');
   }
   if (!a.bypass && (a['bypass-ignore'].length > 0 || a['bypass-nested'])) throw new RkError('--bypass-ignore and --bypass-nested need --bypass');
-  checkCidrs(a['bypass-ignore']);
+  checkCidrs(a['bypass-ignore'], 1);
   return host ? undefined : net;
 }
