@@ -92,12 +92,14 @@ const udp4 = `udp,${REMOTE4},${PORT}`;
 t.test('--bypass: TCP and UDP to a remote host use host sockets (IPv4 and IPv6, blocking and non-blocking); options set before connect are kept', { skip }, async (t) => {
   await topology(t);
   const steps = [tcp4, `${tcp4},n`, `${tcp4},o`, udp4, `tcp,${REMOTE6},${PORT}`, `udp,${REMOTE6},${PORT}`, `${tcp4},on`];
-  const got = await rk(t, ['--ipv6', '--bypass'], [...steps, 'HOLD'], [async (_p, st) => {
+  const refused = `tcp,${REMOTE4},${PORT + 99}`;
+  const got = await rk(t, ['--ipv6', '--bypass'], [...steps, refused, 'HOLD'], [async (_p, st) => {
     const info = run(['rootlessctl', '--socket', `${st}/api.sock`, 'info', '--json']);
     t.equal(info.code, 0, info.stderr);
-    const b = (JSON.parse(info.stdout) as { bypass?: { enabled: boolean; bypassed: number } }).bypass;
+    const b = (JSON.parse(info.stdout) as { bypass?: { enabled: boolean; bypassed: number; failed: number } }).bypass;
     t.equal(b?.enabled, true, '/v1/info says bypass is on');
     t.equal(b?.bypassed, steps.length, `and counts ${steps.length} bypassed connections`);
+    t.equal(b?.failed, 1, 'and the refused one');
   }]);
   for (const s of steps) {
     const r = got.get(s);
@@ -113,6 +115,22 @@ t.test('--bypass: TCP and UDP to a remote host use host sockets (IPv4 and IPv6, 
     t.same([r?.nodelay, r?.keepalive, r?.keepidle], [1, 1, 77], `${s}: TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE set before connect read back after`);
   }
   t.equal(got.get(tcp4)?.cloexec, true, 'close-on-exec kept (Python makes its sockets so)');
+  t.equal(got.get(refused)?.error, 'Connection refused', 'a blocking connect to a closed port: ECONNREFUSED, as the remote says it');
+});
+
+t.test('--bypass with a published port: a server inside is still reached through the port driver while its clients are bypassed', { skip }, async (t) => {
+  await topology(t);
+  const dir = tempDir();
+  const script = `python3 ${REMOTE} 7301 5 >/dev/null & python3 ${CLIENT} ${tcp4} hold,${dir}/go; kill $!`;
+  const p = spawnTracked(t, ['env', 'RK_TEST_DNS_UPSTREAM=127.0.0.1:9', 'rootlesskit', '--state-dir', `${dir}/s`, '--net=builtin', '--bypass', '--port-driver=builtin',
+    '-p', '0.0.0.0:18301:7301/tcp', 'sh', '-c', script], ['ip', 'netns', 'exec', HOST_NS]);
+  await waitFor(() => p.stdout().includes('holding') || !p.isRunning(), 30_000);
+  const r = spawnSync('ip', ['netns', 'exec', REMOTE_NS, 'python3', '-c', `import socket; print(socket.create_connection(('${HOST4}', 18301), timeout=5).recv(99).decode())`], { encoding: 'utf8' });
+  t.match(r.stdout, new RegExp(`^${REMOTE4.replace(/\./g, '\\.')} \\d+\nxxxxx`), `the remote reaches the server inside and is seen as itself (${r.stdout} ${r.stderr})`);
+  writeFileSync(`${dir}/go`, '');
+  await Promise.race([p.exited, new Promise((res) => setTimeout(res, 30_000).unref())]);
+  const line = p.stdout().split('\n').find((l) => l.startsWith('{'));
+  t.equal((JSON.parse(line ?? '{}') as Step).local?.[0], HOST4, 'and the client inside was bypassed');
 });
 
 t.test('without --bypass the same clients go through the namespace (what the test above tells apart)', { skip }, async (t) => {
