@@ -17,7 +17,7 @@ const code = (s) => `\`${s}\``;
 const METAVARS = [
   [/(^|-)dir$|^release$|^copy-up$/, 'DIR'],
   [/-binary$|^socket$/, 'PATH'],
-  [/^cidr$/, 'CIDR'],
+  [/^cidr$|^bypass-ignore$/, 'CIDR'],
   [/^publish$/, 'SPEC'],
   [/^netns-pid$/, 'PID'],
 ];

@@ -4,7 +4,7 @@
 #   rk-unshare holds CMD at the gate -> rk-idmap maps it from outside ->
 #   rk-unshare --release opens the gate -> rk-copyup makes /etc writable -> CMD
 # then the network half (rk-net, for slirp4netns and builtin) against
-# rootlesskit --net, and a port forwarded by rk-portfwd beside the pipeline
+# rootlesskit --net, the socket bypass (rk-bypass) in that pipeline, and a port forwarded by rk-portfwd beside the pipeline
 # against rootlesskit --port-driver=builtin -p, with the clean-up after each.
 # Run as a user with /etc/subuid and /etc/subgid entries; as root it re-runs
 # itself as RK_TEST_USER (default rktest).
@@ -93,6 +93,33 @@ for driver in slirp4netns builtin; do
 done
 [ ! -e /etc/rk-test-sh ] || fail "copy-up leaked to the host /etc"
 info "PASS: the network pipeline"
+
+# 5b. The socket bypass in the same pipeline: rk-bypass --supervise outside
+#     (before the gate opens), rk-bypass -- CMD inside after rk-copyup; CMD's
+#     connect() calls go to the supervisor. Here the only destination is the
+#     host's loopback through the gateway (10.0.2.2), which is never bypassed:
+#     the probe's output is the same as without, and bypass.json counts the
+#     connection as left in the namespace (bypass.json is rewritten within a
+#     second). test/src/bypass.test.ts has a remote host to bypass to.
+info "5b. builtin + bypass: rk-unshare -> rk-idmap -> rk-bypass --supervise -> rk-net --release -> rk-copyup -> rk-bypass -> CMD"
+bstate="$work/net-bypass"
+rk-unshare --user --mount --net --gate --state-dir "$bstate" -- \
+  rk-copyup --copy-up /etc --sysfs --state-dir "$bstate" -- \
+  rk-bypass --state-dir "$bstate" -- sh -c "$netprobe; for _ in \$(seq 1 30); do grep -q '\"left\":1' $bstate/bypass.json && break; sleep 0.1; done; cat $bstate/bypass.json" >"$work/bypass-out" 2>"$work/bypass-err" &
+unshare_pid=$!
+for _ in $(seq 1 500); do [ -p "$bstate/gate" ] && break; sleep 0.01; done
+rk-idmap --state-dir "$bstate"
+rk-bypass --supervise --state-dir "$bstate" 2>"$work/bypass-sup-err" &
+sup_pid=$!
+for _ in $(seq 1 500); do [ -S "$bstate/bypass.sock" ] && break; sleep 0.01; done
+rk-net --net=builtin --state-dir "$bstate" --release 2>/dev/null || fail "rk-net with bypass"
+wait "$unshare_pid" || fail "bypass pipeline exited $?: $(cat "$work/bypass-err")"
+wait "$sup_pid" || fail "rk-bypass --supervise exited $?: $(cat "$work/bypass-sup-err")"
+grep -q 'hello from the host' "$work/bypass-out" || fail "bypass: no HTTP through the gateway: $(cat "$work/bypass-out" "$work/bypass-err")"
+grep -q '"bypassed":0,"left":1' "$work/bypass-out" || fail "bypass: the gateway connection was not counted as left: $(tail -1 "$work/bypass-out")"
+[ ! -e "$bstate" ] || fail "bypass: state dir left behind"
+[ -z "$(leftovers)" ] || fail "bypass: processes left behind: $(leftovers)"
+info "   PASS: rk-bypass in the pipeline: the gateway stays in the namespace, the supervisor ends with it"
 
 # 6. A forwarded port beside the pipeline: a server inside (busybox httpd on
 #    port 80), rk-portfwd --state-dir publishing it on the host's loopback,

@@ -30,7 +30,12 @@
         "src/relay/relay_route.cc",
         "src/relay/relay_tcp.cc",
         "src/relay/relay_udp.cc",
-        "src/relay/relay_udp_send.cc"
+        "src/relay/relay_udp_send.cc",
+        "src/bypass/bypass_install.cc",
+        "src/bypass/bypass_js.cc",
+        "src/bypass/bypass_policy.cc",
+        "src/bypass/bypass_sockopt.cc",
+        "src/bypass/bypass_supervisor.cc"
       ],
       "include_dirs": ["src"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -2,6 +2,7 @@
 // for both the fast parser and the full yargs parser (help and errors).
 import type { FlagTable } from '@rk/cli/fast';
 import { NET_FLAGS } from '@rk/net/flags';
+import { BYPASS_FLAGS } from '@rk/bypass/flags';
 
 export const PORT_DRIVERS = ['none', 'implicit', 'builtin', 'slirp4netns', 'gvisor-tap-vsock'] as const;
 export const PROPAGATIONS = ['rprivate', 'private', 'rslave', 'slave', 'rshared', 'shared'] as const;
@@ -14,6 +15,7 @@ export const FLAGS = {
   'copy-up-mode': { type: 'string', choices: ['tmpfs+symlink'], default: 'tmpfs+symlink', describe: 'copy-up mode', group: 'Mount:' },
   propagation: { type: 'string', choices: PROPAGATIONS, default: 'rprivate', describe: 'mount propagation of / in the mount namespace', group: 'Mount:' },
   ...NET_FLAGS,
+  ...BYPASS_FLAGS,
   'port-driver': { type: 'string', choices: PORT_DRIVERS, default: 'none', describe: 'port driver for non-host network', group: 'Port:' },
   publish: { type: 'string', array: true, alias: 'p', default: [], describe: 'publish a port, e.g. 127.0.0.1:8080:80/tcp (repeatable)', group: 'Port:' },
   'source-ip-transparent': { type: 'boolean', default: true, describe: 'builtin port driver: the server inside sees the real client address (TCP and UDP)', group: 'Port:' },

@@ -7,7 +7,8 @@ import { copyUpPlan, propagationSteps, type Propagation } from '@rk/copyup';
 import { computeIdMaps, writeIdMaps } from '@rk/idmap';
 import { Child, evacuateCgroup2, exitReason, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
 import { API_SOCK_FILE, StateDir } from '@rk/state';
-import { ignoreSignals, whenReadable, type PlanStep } from '@rk/native';
+import { connectUnix, ignoreSignals, whenReadable, type PlanStep } from '@rk/native';
+import { BYPASS_SOCK_FILE, startBypass, type Bypass } from '@rk/bypass';
 import { normalize } from 'node:path';
 import { driverFor, netGaveUp, netMountPlan, NO_COPY_UP_WARNING, startNetwork, type NetConfig, type StartedNetwork } from '@rk/net';
 import { closeSync, rmSync } from 'node:fs';
@@ -88,6 +89,21 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     ROOTLESSKIT_PARENT_EGID: String(process.getegid!()),
     ...(activation.fillListenPid ? { LISTEN_PID: '0' } : {}),
   });
+  // --bypass: bypass.sock is made before the child (which gets a connection
+  // to it, to hand its filter's listener over right before exec); the
+  // supervisor starts once the child's namespaces exist.
+  let bypassListen = -1;
+  let bypassConn = -1;
+  if (a.bypass) {
+    try {
+      bypassListen = state.listen(BYPASS_SOCK_FILE);
+      bypassConn = connectUnix(state.file(BYPASS_SOCK_FILE));
+    } catch (e) {
+      if (bypassListen >= 0) closeSync(bypassListen);
+      state.remove();
+      throw new RkError(`--bypass: cannot make ${state.file(BYPASS_SOCK_FILE)}: ${(e as Error).message}: use a shorter or writable --state-dir`);
+    }
+  }
   let child: Child;
   try {
     child = new Child({
@@ -104,10 +120,15 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
       fds: activation.fds,
       fillListenPid: activation.fillListenPid,
       signals: caller,
+      ...(bypassConn >= 0 ? { bypassFd: bypassConn } : {}),
     });
   } catch (e) {
+    if (bypassConn >= 0) closeSync(bypassConn);
+    if (bypassListen >= 0) closeSync(bypassListen);
     state.remove();
     throw e;
+  } finally {
+    if (bypassConn >= 0) closeSync(bypassConn);
   }
   log.debug(`child ${child.pid} cloned, held at the gate`);
   const stopForwarding = forwardSignals(child.pid, (sig) => log.debug(`forwarding ${sig} to ${child.pid}`), caller?.ignored);
@@ -116,17 +137,25 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
   let net: StartedNetwork | undefined;
   let apiFd = -1;
   let ports: Awaited<ReturnType<typeof startPorts>>;
+  let bypass: Bypass | undefined;
   // At exit, in order: no more signals forwarded, the ports (their listeners
   // and what they set up inside), the network driver, the API, the state dir.
   const shutdown = async () => {
     stopForwarding();
     await ports?.close().catch((e: unknown) => log.debug(`closing the port driver: ${(e as Error).message}`));
     await net?.stop();
+    bypass?.stop();
     if (api) void api.then((server) => server.close()).catch(() => {});
     else if (apiFd >= 0) closeSync(apiFd);
     state.remove();
   };
   try {
+    if (bypassListen >= 0) {
+      const fd = bypassListen;
+      bypassListen = -1;
+      bypass = startBypass({ listenFd: fd, pid: child.pid, ignore: a['bypass-ignore'], nested: a['bypass-nested'], log });
+      log.debug('bypass supervisor started');
+    }
     await writeIdMaps(child.pid, maps);
     log.debug('uid_map and gid_map written');
     if (netCfg) {
@@ -173,6 +202,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
             childPID: child.pid,
             networkDriver: !net ? undefined : net.info.driver === 'none' ? { driver: 'none' } : { driver: net.info.driver, dns: net.info.dns, childIP: net.info.ip },
             portDriver: ports?.info(),
+            ...(bypass ? { bypass: bypass.info() } : {}),
           }),
           ...(ports ? { ports } : {}),
         }),

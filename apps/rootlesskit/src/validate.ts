@@ -1,5 +1,6 @@
 // The refusals upstream rootlesskit makes, before anything is started.
 import { RkError } from '@rk/cli';
+import { checkCidrs } from '@rk/bypass';
 import { driverFor, resolveNetConfig, type NetConfig } from '@rk/net';
 import type { Args } from './flags.js';
 import { checkPublish } from './ports.js';
@@ -34,5 +35,11 @@ export function validate(a: Args, warn: (msg: string) => void): NetConfig | unde
   if ((a.propagation === 'rshared' || a.propagation === 'shared') && a['copy-up'].length > 0) {
     throw new RkError(`propagation ${a.propagation} does not support copy-up driver tmpfs+symlink: use --propagation=rslave or drop --copy-up`);
   }
+  if (a.bypass) {
+    if (host || a.net === 'none') throw new RkError(`--bypass needs a network namespace with a driver: drop --bypass or use e.g. --net=builtin (not --net=${a.net})`);
+    if (a['detach-netns']) throw new RkError('--bypass cannot be used with --detach-netns yet: drop one of them');
+  }
+  if (!a.bypass && (a['bypass-ignore'].length > 0 || a['bypass-nested'])) throw new RkError('--bypass-ignore and --bypass-nested need --bypass');
+  checkCidrs(a['bypass-ignore'], 1);
   return host ? undefined : net;
 }

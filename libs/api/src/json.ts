@@ -67,5 +67,18 @@ export function canonicalInfo(i: unknown): Info {
   if (net) out.networkDriver = net;
   const port = canonicalPort(o.portDriver);
   if (port) out.portDriver = port;
+  if (isObject(o.bypass)) {
+    const b = o.bypass;
+    out.bypass = {
+      enabled: b.enabled === true,
+      bypassed: int(b.bypassed),
+      left: int(b.left),
+      fallback: int(b.fallback),
+      failed: int(b.failed),
+      inFlight: int(b.inFlight),
+      listeners: int(b.listeners),
+      budgetHits: int(b.budgetHits),
+    };
+  }
   return out;
 }

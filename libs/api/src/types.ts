@@ -43,6 +43,24 @@ export interface Info {
   childPID: number;
   networkDriver?: NetworkDriverInfo;
   portDriver?: PortDriverInfo;
+  /** Ours (not upstream's): present when --bypass is on, with the supervisor's counters. */
+  bypass?: BypassInfo;
+}
+
+/** Connections as the bypass supervisor counted them since start. */
+export interface BypassInfo {
+  enabled: boolean;
+  /** Answered with a host socket. */
+  bypassed: number;
+  /** Left in the namespace: their destination does not leave by its default route (loopback, on-link, ignored, nested). */
+  left: number;
+  /** Left in the namespace because bypass could not be faithful (bound socket, SO_BINDTODEVICE, not TCP/UDP, budget). */
+  fallback: number;
+  /** Bypassed connects that failed (e.g. ECONNREFUSED); the caller got the error, its socket unchanged. */
+  failed: number;
+  inFlight: number;
+  listeners: number;
+  budgetHits: number;
 }
 
 /**

@@ -32,6 +32,8 @@ export interface StartOptions {
   fillListenPid?: boolean;
   /** Signal dispositions (SIG_IGN) and mask CMD starts with: the caller's (see @rk/cli inherited). */
   signals?: InheritedSignals;
+  /** A unix socket to the bypass supervisor: the connect() filter is installed right before exec (see @rk/bypass). */
+  bypassFd?: number;
 }
 
 /** How the command ended: an exit code, or the signal that killed it. */
@@ -69,6 +71,7 @@ export class Child {
         reapOrphans: opts.reapOrphans ?? true,
         fillListenPid: opts.fillListenPid ?? false,
         signals: opts.signals,
+        ...(opts.bypassFd !== undefined ? { bypassFd: opts.bypassFd } : {}),
       });
     } catch (e) {
       throw cloneError(e as NodeJS.ErrnoException, opts.namespaces);
@@ -179,6 +182,8 @@ function stageError(rec: number[], opts: StartOptions): RkError {
       return new RkError(`cannot set the parent-death signal: ${code}`);
     case Stage.Reaper:
       return new RkError(`cannot start the command under the PID-1 reaper: ${code}`);
+    case Stage.Bypass:
+      return new RkError(`cannot install the --bypass filter: ${code}${code === 'EPIPE' ? ' (the bypass supervisor did not take it)' : ''}`);
     default: {
       const what = opts.describeStep ? opts.describeStep(stage) : `step ${stage} of the mount plan`;
       const op = opts.plan?.[stage]?.op;

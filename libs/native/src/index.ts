@@ -52,6 +52,8 @@ export interface NativeSpawnOptions {
   fillListenPid?: boolean;
   /** Dispositions (SIG_IGN) and mask CMD gets right before exec (default: none ignored, none blocked). */
   signals?: InheritedSignals;
+  /** A unix socket connected to the bypass supervisor: right before exec, the child installs the connect() filter and hands its listener over it. */
+  bypassFd?: number;
 }
 
 /** What statAt reports (never following a final symlink). */
@@ -290,6 +292,45 @@ export interface RelayStats {
   nsSocketsPooled: number;
 }
 
+/** Options of the socket bypass's supervisor (see src/bypass/bypass.h). */
+export interface BypassOptions {
+  /** bypass.sock, listening: each connection hands one filter's listener over. Duplicated. */
+  listenFd: number;
+  /** A NETLINK_ROUTE socket made inside the namespace (its routes decide). Duplicated. */
+  netlinkFd: number;
+  /** An fd of the namespace's net ns (sockets of other namespaces are nested ones). */
+  netnsFd: number;
+  /** Subnets (CIDR) never bypassed. */
+  ignore?: string[];
+  /** Bypass sockets of nested network namespaces too. */
+  nested?: boolean;
+  /** Blocking connects waiting in the supervisor at once (default 1024); past it, the namespace path. */
+  maxInFlight?: number;
+}
+
+/** A batch entry: a bypassed connection (only while debug is on), a budget hit, or "no filtered process left". */
+export interface BypassEvent {
+  kind: 'bypass' | 'limit' | 'idle';
+  pid?: number;
+  proto?: 'tcp' | 'udp';
+  dst?: string;
+  code?: string;
+  what?: string;
+}
+
+export interface BypassStats {
+  bypassed: number;
+  left: number;
+  fallback: number;
+  failed: number;
+  inFlight: number;
+  listeners: number;
+  budgetHits: number;
+}
+
+declare const bypassBrand: unique symbol;
+export type BypassHandle = { readonly [bypassBrand]: true };
+
 declare const relayBrand: unique symbol;
 type RelayHandle = { readonly [relayBrand]: true };
 
@@ -308,6 +349,11 @@ interface Addon {
   relayStats(h: RelayHandle): RelayStats;
   relaySetDebug(h: RelayHandle, on: boolean): void;
   relayClose(h: RelayHandle): void;
+  bypassStart(o: BypassOptions, onEvents?: (batch: BypassEvent[]) => void): BypassHandle;
+  bypassStats(h: BypassHandle): BypassStats;
+  bypassSetDebug(h: BypassHandle, on: boolean): void;
+  bypassStop(h: BypassHandle): void;
+  bypassInstall(sockFd: number): void;
   nsRun(nsFds: number[], ops: NsOp[]): number[];
   openNamespaces(pid: number, kinds: string[]): OpenedNamespaces;
   listenUnix(path: string): number;
@@ -379,6 +425,12 @@ export function runProgram(file: string, argv: string[]): Promise<ProgramResult>
  * entering the namespaces failed).
  */
 export const nsRun = addon.nsRun;
+export const bypassStart = addon.bypassStart;
+export const bypassStats = addon.bypassStats;
+export const bypassSetDebug = addon.bypassSetDebug;
+export const bypassStop = addon.bypassStop;
+/** Installs the bypass filter on the calling thread and hands its listener over sockFd (closed): only right before exec. */
+export const bypassInstall = addon.bypassInstall;
 /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
 export const makePipe = addon.makePipe;
 /** Opens /proc/PID/ns/<kind> for each kind, pinned to the process by a pidfd (ESRCH when gone). */
@@ -439,7 +491,7 @@ export const ifMac = addon.ifMac;
 /** Report record kinds written by the child (see src/process/spawn.cc). */
 export const ReportKind = { Error: 1, ExecOk: 2, Status: 3, PlanDone: 4 } as const;
 /** Negative stages of a report; a stage >= 0 is an index into the plan. */
-export const Stage = { Exec: -1, Gate: -2, Fds: -3, Setup: -4, Reaper: -5 } as const;
+export const Stage = { Exec: -1, Gate: -2, Fds: -3, Setup: -4, Reaper: -5, Bypass: -6 } as const;
 export const REPORT_SIZE = 16;
 
 /**

@@ -41,6 +41,10 @@ export const STATE_FILE_KINDS: Readonly<Record<string, Kind>> = {
   'resolv.conf': 'file',
   hosts: 'file',
   'net.json': 'file',
+  // --bypass (rootlesskit, rk-bypass --supervise)
+  'bypass.sock': 'socket',
+  'bypass.json': 'file',
+  'bypass.json.tmp': 'file',
   '.s4nn.sock': 'socket',
   // upstream's own (builtin port driver, vpnkit)
   '.bp.sock': 'socket',

@@ -63,6 +63,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("relayStats", Napi::Function::New(env, RelayStats, "relayStats"));
   exports.Set("relaySetDebug", Napi::Function::New(env, RelaySetDebug, "relaySetDebug"));
   exports.Set("relayClose", Napi::Function::New(env, RelayClose, "relayClose"));
+  exports.Set("bypassStart", Napi::Function::New(env, BypassStart, "bypassStart"));
+  exports.Set("bypassStats", Napi::Function::New(env, BypassStats, "bypassStats"));
+  exports.Set("bypassSetDebug", Napi::Function::New(env, BypassSetDebug, "bypassSetDebug"));
+  exports.Set("bypassStop", Napi::Function::New(env, BypassStop, "bypassStop"));
+  exports.Set("bypassInstall", Napi::Function::New(env, BypassInstall, "bypassInstall"));
   Constants(env, exports);
   return exports;
 }

@@ -43,4 +43,10 @@ Napi::Value RelayRemovePort(const Napi::CallbackInfo& info);  // relay_js.cc
 Napi::Value RelayStats(const Napi::CallbackInfo& info);       // relay_js.cc
 Napi::Value RelaySetDebug(const Napi::CallbackInfo& info);    // relay_js.cc
 Napi::Value RelayClose(const Napi::CallbackInfo& info);       // relay_js.cc
+// bypass_js.cc: the socket bypass's supervisor and filter
+Napi::Value BypassStart(const Napi::CallbackInfo& info);
+Napi::Value BypassStats(const Napi::CallbackInfo& info);
+Napi::Value BypassSetDebug(const Napi::CallbackInfo& info);
+Napi::Value BypassStop(const Napi::CallbackInfo& info);
+Napi::Value BypassInstall(const Napi::CallbackInfo& info);
 }  // namespace rk

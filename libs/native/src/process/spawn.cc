@@ -29,13 +29,14 @@
 #include "common/bytes.h"
 #include "common/errors.h"
 #include "common/exports.h"
+#include "bypass/bypass.h"
 #include "mount/plan.h"
 
 namespace rk {
 
 enum ReportKind : int32_t { kError = 1, kExecOk = 2, kStatus = 3, kPlanDone = 4 };
 // Stages (>= 0 is an index into the mount plan).
-enum Stage : int32_t { kStageExec = -1, kStageGate = -2, kStageFds = -3, kStageSetup = -4, kStageReaper = -5 };
+enum Stage : int32_t { kStageExec = -1, kStageGate = -2, kStageFds = -3, kStageSetup = -4, kStageReaper = -5, kStageBypass = -6 };
 
 struct SpawnSpec {
   std::string file;
@@ -52,6 +53,7 @@ struct SpawnSpec {
   pid_t parent_pid = 0;
   int listen_pid_env = -1;  // index of a "LISTEN_PID=" entry to fill with our pid
   InheritedSignals signals;  // applied to CMD right before execve
+  int bypass_fd = -1;  // a unix socket to the bypass supervisor: the filter is installed before exec
 };
 
 // Writes the caller's PID into the env entry "LISTEN_PID=..." (preallocated
@@ -187,6 +189,7 @@ static void CloseOtherFds(const SpawnSpec& s, int gate, int report) {
   int n = 0;
   keep[n++] = gate;
   keep[n++] = report;
+  if (s.bypass_fd >= 0) keep[n++] = s.bypass_fd;
   for (size_t i = 0; i < s.fds.size() && n < 260; i++) keep[n++] = s.fds[i];
   for (int i = 1; i < n; i++) {
     int v = keep[i], j = i - 1;
@@ -240,6 +243,15 @@ static void CloseOtherFds(const SpawnSpec& s, int gate, int report) {
     Report(report, kPlanDone, 0, 0, 0);
     WaitAtGate(gate, report);
     close(gate);
+  }
+  // The bypass filter comes last before the fds are laid out (its socket is
+  // closed by then): the mounts and the gate are done without it.
+  if (s.bypass_fd >= 0) {
+    err = bypass::InstallAndSend(s.bypass_fd);
+    if (err != 0) {
+      Report(report, kError, kStageBypass, err, 0);
+      _exit(1);
+    }
   }
   err = LayoutFds(s, &report);
   if (err != 0) {
@@ -299,6 +311,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   if (o.Get("plan").IsArray()) s.plan = ParsePlan(o.Get("plan").As<Napi::Array>());
   s.signals = ParseInheritedSignals(o.Get("signals"));
+  if (o.Get("bypassFd").IsNumber()) s.bypass_fd = o.Get("bypassFd").As<Napi::Number>().Int32Value();
   s.parent_pid = getpid();
 
   int gate[2] = {-1, -1};
