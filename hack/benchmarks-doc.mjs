@@ -54,6 +54,13 @@ const BENCHMARKS = [
     about: 'iperf3 from the host to a server inside the namespace through `--port-driver=builtin -p`: ours beside upstream rootlesskit\'s builtin driver, with loopback as the ceiling; TCP Gbit/s and UDP datagrams per second. Targets: TCP ≥ 1.3×, UDP ≥ 1.5× upstream, none reordered.',
     quickEnv: { ROUNDS: '1', SECONDS_PER_RUN: '2' },
   },
+  {
+    name: 'bypass',
+    script: 'hack/benchmark-bypass.sh',
+    title: 'Socket bypass: egress at the host\'s speed',
+    about: 'iperf3 from inside the namespace to a server in a test-made "remote" network namespace (192.0.2.202, a veth from the host namespace), TCP and UDP (received Gbit/s) at MTU 1500 and 65520: `rootlesskit --bypass` beside the same client run on the host (the ceiling), ours without bypass and upstream rootlesskit + slirp4netns; and 10 000 blocking connect()+close() from a small C client. Needs root (it makes the namespaces; the commands run as the test user). Targets: bypass ≥ 0.9× the host for TCP and UDP, connects within 2× of the namespace path.',
+    quickEnv: { DURATION: '1', ROUNDS: '1', CONNECTS: '1000' },
+  },
 ];
 
 function runScript(b) {
@@ -96,7 +103,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 function colour(label) {
   if (/^ours|^rk-portfwd|--net=builtin/i.test(label)) return '#2b7bb9';
   if (/upstream/i.test(label)) return '#e08a1e';
-  if (/loopback|node -e/i.test(label)) return '#8c8c8c';
+  if (/loopback|node -e|ceiling/i.test(label)) return '#8c8c8c';
   return '#5aa25a'; // pasta, socat, other references
 }
 
