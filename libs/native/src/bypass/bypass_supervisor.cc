@@ -9,6 +9,7 @@
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <dirent.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -38,7 +39,9 @@ namespace {
 constexpr int kMaxListeners = 64;   // filters handed over (one per rk-bypass run)
 constexpr int kMaxHandoffs = 16;    // bypass.sock connections not yet done
 constexpr size_t kMaxNested = 64;   // nested namespaces whose routes are kept at hand
-constexpr int64_t kSweepMs = 1000;  // pending connects re-checked (caller gone, SO_SNDTIMEO)
+constexpr int64_t kSweepMs = 1000;  // pending connects re-checked (caller gone)
+constexpr int kMaxScanFds = 4096;   // a caller's fds looked through for epoll instances, per connect
+constexpr size_t kMaxEpollInfo = 1 << 20;  // bytes of epoll fdinfo read, per connect
 
 int64_t NowMs() {
   timespec t;
@@ -71,9 +74,8 @@ uint64_t Key(Tag t, uint64_t id) { return (id << 3) | t; }
 struct Pending {
   int listener;
   uint64_t notif_id;
-  int pid, target_fd, type;
-  bool cloexec;
-  Fd host;
+  int pid, type;
+  Fd host;  // also the caller's fd already (installed at once)
   Dest dst;
   int64_t deadline_ms;  // from the caller's SO_SNDTIMEO; 0: none
 };
@@ -91,6 +93,8 @@ struct Supervisor::Impl {
   uint64_t next_pending = 1;
   bool had_listener = false;
   bool budget_logged = false;
+  bool scan_logged = false;
+  int64_t NextWake(int64_t next_sweep) const;
   seccomp_notif_sizes sizes{};
   std::vector<Event> batch;
   uint64_t host_dev = 0, host_ino = 0;  // our own net ns
@@ -134,6 +138,18 @@ void Continue(int listener, uint64_t id) {
   ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
 }
 
+// The host socket in place of the caller's fd (same number, close-on-exec as
+// it was). False: the call is no longer there (the caller was interrupted or gone).
+bool Install(int listener, uint64_t id, int host_fd, int target_fd, bool cloexec) {
+  seccomp_notif_addfd add{};
+  add.id = id;
+  add.flags = SECCOMP_ADDFD_FLAG_SETFD;
+  add.srcfd = (uint32_t)host_fd;
+  add.newfd = (uint32_t)target_fd;
+  add.newfd_flags = cloexec ? O_CLOEXEC : 0;
+  return ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0;
+}
+
 void Answer(int listener, uint64_t id, int err) {
   seccomp_notif_resp r{};
   r.id = id;
@@ -163,6 +179,71 @@ bool CloexecOf(int pid, int fd, bool* ok) {
   if (!p) return false;
   *ok = true;
   return (strtoul(p + 6, nullptr, 8) & O_CLOEXEC) != 0;
+}
+
+// Whether the socket (inode ino) is registered in one of the caller's epoll
+// instances: each "anon_inode:[eventpoll]" fd of /proc/PID/fd, then its
+// fdinfo's "tfd: N ... ino:HEX" lines. Swapping such a socket would leave the
+// registration on the old one (gone once we drop it): the caller would wait
+// forever. 1: registered, 0: not, -1: not known (past a budget, /proc
+// unreadable): treated as registered.
+int EpollHolds(int pid, uint64_t ino, bool* over_budget) {
+  char path[64 + sizeof(dirent::d_name)];
+  snprintf(path, sizeof path, "/proc/%d/fd", pid);
+  int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return -1;
+  DIR* d = fdopendir(dfd);
+  if (!d) {
+    close(dfd);
+    return -1;
+  }
+  int found = 0, n = 0;
+  size_t info_bytes = 0;
+  static const char kEpoll[] = "anon_inode:[eventpoll]";
+  for (dirent* e; found == 0 && (e = readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    if (++n > kMaxScanFds) {
+      *over_budget = true;
+      found = -1;
+      break;
+    }
+    char link[sizeof kEpoll + 1];
+    ssize_t l = readlinkat(dfd, e->d_name, link, sizeof link);
+    if (l != (ssize_t)sizeof kEpoll - 1 || memcmp(link, kEpoll, l) != 0) continue;
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%s", pid, e->d_name);
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) {
+      found = -1;
+      break;
+    }
+    // Line by line ("tfd: %8d events: %8x data: %16llx  pos:%lli ino:%lx sdev:%x").
+    char buf[4096];
+    size_t have = 0;
+    for (;;) {
+      ssize_t got = read(f, buf + have, sizeof buf - 1 - have);
+      if (got <= 0) break;
+      info_bytes += (size_t)got;
+      have += (size_t)got;
+      buf[have] = 0;
+      char* line = buf;
+      for (char* nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = 0;
+        const char* ip = strncmp(line, "tfd:", 4) == 0 ? strstr(line, " ino:") : nullptr;
+        if (ip && strtoull(ip + 5, nullptr, 16) == ino) found = 1;
+      }
+      have = (size_t)(buf + have - line);
+      memmove(buf, line, have);
+      if (found || have == sizeof buf - 1) break;
+      if (info_bytes > kMaxEpollInfo) {
+        *over_budget = true;
+        found = -1;
+        break;
+      }
+    }
+    close(f);
+  }
+  closedir(d);
+  return found;
 }
 
 // The namespace the socket lives in (SIOCGSKNS): its fd, and dev:ino.
@@ -397,6 +478,19 @@ void Supervisor::Impl::Handle(int listener, seccomp_notif* req) {
   bool cloexec_ok;
   bool cloexec = CloexecOf(pid, target_fd, &cloexec_ok);
   if (!cloexec_ok) return fallback();
+  bool over = false;
+  if (EpollHolds(pid, sst.st_ino, &over) != 0) {
+    if (over && !scan_logged) {
+      scan_logged = true;
+      Event e;
+      e.kind = Event::kLimit;
+      e.pid = pid;
+      e.what = "bypass: process " + std::to_string(pid) + " has more than " + std::to_string(kMaxScanFds) +
+               " fds (or epoll registrations) to look through; its connects go through the namespace";
+      Emit(std::move(e));
+    }
+    return fallback();
+  }
   Fd hs(socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto));
   if (hs.fd < 0) return fallback();
   CopySockopts(sock.fd, hs.fd, family, type);
@@ -409,7 +503,13 @@ void Supervisor::Impl::Handle(int listener, seccomp_notif* req) {
   int err = 0;
   if (connect(hs.fd, reinterpret_cast<sockaddr*>(&d.ss), d.len) < 0) err = errno;
   if (err == EINPROGRESS && !nonblock) {
-    // A blocking caller: wait here, answer when it completes.
+    // A blocking caller: its fd is the host socket from now on, while the
+    // connection goes on, as in the kernel: a signal that interrupts the
+    // caller (EINTR) leaves the connection going on its socket, a restarted
+    // connect() waits on that socket (the namespace path: it is a host socket
+    // now). The answer waits here for completion.
+    fcntl(hs.fd, F_SETFL, 0);
+    if (!Install(listener, id, hs.fd, target_fd, cloexec)) return;  // interrupted or gone: the call comes again
     timeval tv{};
     socklen_t tl = sizeof tv;
     int64_t deadline = 0;
@@ -419,9 +519,7 @@ void Supervisor::Impl::Handle(int listener, seccomp_notif* req) {
     p->listener = listener;
     p->notif_id = id;
     p->pid = pid;
-    p->target_fd = target_fd;
     p->type = type;
-    p->cloexec = cloexec;
     p->dst = d;
     p->deadline_ms = deadline;
     uint64_t key = Key(kPending, next_pending++);
@@ -437,13 +535,7 @@ void Supervisor::Impl::Handle(int listener, seccomp_notif* req) {
     return Answer(listener, id, err);
   }
   if (!nonblock) fcntl(hs.fd, F_SETFL, 0);
-  seccomp_notif_addfd add{};
-  add.id = id;
-  add.flags = SECCOMP_ADDFD_FLAG_SETFD;
-  add.srcfd = (uint32_t)hs.fd;
-  add.newfd = (uint32_t)target_fd;
-  add.newfd_flags = cloexec ? O_CLOEXEC : 0;
-  if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) return;  // the caller is gone
+  if (!Install(listener, id, hs.fd, target_fd, cloexec)) return;  // the caller is gone
   st.bypassed++;
   Answer(listener, id, err);
   if (self->debug) {
@@ -468,22 +560,13 @@ void Supervisor::Impl::Finish(uint64_t key, int err) {
     socklen_t l = sizeof err;
     if (getsockopt(p->host.fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0) err = errno;
   }
+  // The caller's fd is the host socket already (see Handle). SO_SNDTIMEO ran
+  // out (EINPROGRESS): the connection goes on, as the kernel's would.
   if (ioctl(p->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &p->notif_id) < 0) return;
-  if (err == EINPROGRESS) {
-    // SO_SNDTIMEO ran out: the kernel says EINPROGRESS and the connection
-    // goes on; so does ours, on the swapped-in socket.
-  } else if (err != 0) {
+  if (err != 0 && err != EINPROGRESS) {
     self->stats.failed++;
     return Answer(p->listener, p->notif_id, err);
   }
-  fcntl(p->host.fd, F_SETFL, 0);
-  seccomp_notif_addfd add{};
-  add.id = p->notif_id;
-  add.flags = SECCOMP_ADDFD_FLAG_SETFD;
-  add.srcfd = (uint32_t)p->host.fd;
-  add.newfd = (uint32_t)p->target_fd;
-  add.newfd_flags = p->cloexec ? O_CLOEXEC : 0;
-  if (ioctl(p->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) return;
   self->stats.bypassed++;
   Answer(p->listener, p->notif_id, err);
   if (self->debug) {
@@ -516,11 +599,20 @@ void Supervisor::Impl::Sweep() {
   }
 }
 
+// The next time the loop must look at the pending connects: the sweep, or an
+// earlier SO_SNDTIMEO deadline.
+int64_t Supervisor::Impl::NextWake(int64_t next_sweep) const {
+  int64_t t = next_sweep;
+  for (auto& kv : pending)
+    if (kv.second->deadline_ms && kv.second->deadline_ms < t) t = kv.second->deadline_ms;
+  return t;
+}
+
 void Supervisor::Impl::Run() {
   int64_t next_sweep = NowMs() + kSweepMs;
   epoll_event evs[64];
   for (;;) {
-    int64_t wait = next_sweep - NowMs();
+    int64_t wait = NextWake(next_sweep) - NowMs();
     int n = epoll_wait(ep.fd, evs, 64, pending.empty() ? -1 : (int)(wait < 0 ? 0 : wait));
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; i++) {
@@ -548,9 +640,9 @@ void Supervisor::Impl::Run() {
         case kPending: Finish(k, 0); break;
       }
     }
-    if (!pending.empty() && NowMs() >= next_sweep) {
+    if (!pending.empty() && NowMs() >= NextWake(next_sweep)) {
       Sweep();
-      next_sweep = NowMs() + kSweepMs;
+      if (NowMs() >= next_sweep) next_sweep = NowMs() + kSweepMs;
     } else if (pending.empty()) {
       next_sweep = NowMs() + kSweepMs;
     }
