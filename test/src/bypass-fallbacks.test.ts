@@ -12,6 +12,14 @@ import { CLIENT, HOST4, HOST_NS, PORT, REMOTE4, rk, skip, tcp4, topology, type S
 
 const NOBODY4 = '192.0.2.203';
 
+t.test('a connect() from a thread that is not the main one is bypassed (seccomp names the thread; Go programs such as dockerd connect from any thread)', { skip }, async (t) => {
+  await topology(t);
+  const step = `thread,${REMOTE4},${PORT}`;
+  const got = await rk(t, ['--bypass'], [step]);
+  t.equal(got.get(step)?.local?.[0], HOST4, `a host socket (${JSON.stringify(got.get(step))})`);
+  t.equal(got.get(step)?.reply, `${HOST4} ${got.get(step)?.local?.[1]}`, 'the remote sees it');
+});
+
 t.test('a socket registered in epoll before connect() takes the namespace path (its registration keeps working); one registered after is bypassed', { skip }, async (t) => {
   await topology(t);
   const first = `epoll,${REMOTE4},${PORT}`;

@@ -4,6 +4,7 @@
 // namespace (CONTINUE), which is what would have happened without bypass.
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <linux/netlink.h>
 #include <linux/nsfs.h>
 #include <linux/seccomp.h>
@@ -13,6 +14,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -179,6 +181,21 @@ bool CloexecOf(int pid, int fd, bool* ok) {
   if (!p) return false;
   *ok = true;
   return (strtoul(p + 6, nullptr, 8) & O_CLOEXEC) != 0;
+}
+
+// The process (thread group) of a thread: seccomp names the calling thread,
+// pidfd_open wants a process. /proc/TID/status "Tgid:"; 0 when unknown.
+int TgidOf(int tid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  int f = open(path, O_RDONLY | O_CLOEXEC);
+  if (f < 0) return 0;
+  ssize_t n = read(f, buf, sizeof buf - 1);
+  close(f);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char* p = strstr(buf, "\nTgid:");
+  return p ? atoi(p + 6) : 0;
 }
 
 // Whether the socket (inode ino) is registered in one of the caller's epoll
@@ -438,10 +455,16 @@ void Supervisor::Impl::Handle(int listener, seccomp_notif* req) {
   }
   int target_fd = (int)req->data.args[0];
   if ((uint64_t)target_fd != req->data.args[0] || target_fd < 0) return fallback();
-  Fd pidfd((int)syscall(SYS_pidfd_open, pid, 0));
+  // pid is the calling thread; its process's fd table is the thread's
+  // (checked with kcmp for a thread that is not the leader: one that
+  // unshared its fd table falls back).
+  int tgid = TgidOf(pid);
+  if (tgid <= 0) return fallback();
+  Fd pidfd((int)syscall(SYS_pidfd_open, tgid, 0));
   if (pidfd.fd < 0) return fallback();
   Fd sock((int)syscall(SYS_pidfd_getfd, pidfd.fd, target_fd, 0));
   if (sock.fd < 0) return fallback();
+  if (tgid != pid && syscall(SYS_kcmp, pid, getpid(), KCMP_FILE, target_fd, sock.fd) != 0) return fallback();
   struct stat sst;
   if (fstat(sock.fd, &sst) < 0 || !S_ISSOCK(sst.st_mode)) return fallback();
   int family = GetInt(sock.fd, SOL_SOCKET, SO_DOMAIN);
@@ -484,8 +507,8 @@ void Supervisor::Impl::Handle(int listener, seccomp_notif* req) {
       scan_logged = true;
       Event e;
       e.kind = Event::kLimit;
-      e.pid = pid;
-      e.what = "bypass: process " + std::to_string(pid) + " has more than " + std::to_string(kMaxScanFds) +
+      e.pid = tgid;
+      e.what = "bypass: process " + std::to_string(tgid) + " has more than " + std::to_string(kMaxScanFds) +
                " fds (or epoll registrations) to look through; its connects go through the namespace";
       Emit(std::move(e));
     }
@@ -518,7 +541,7 @@ void Supervisor::Impl::Handle(int listener, seccomp_notif* req) {
     auto p = std::make_unique<Pending>();
     p->listener = listener;
     p->notif_id = id;
-    p->pid = pid;
+    p->pid = tgid;
     p->type = type;
     p->dst = d;
     p->deadline_ms = deadline;
@@ -540,7 +563,7 @@ void Supervisor::Impl::Handle(int listener, seccomp_notif* req) {
   Answer(listener, id, err);
   if (self->debug) {
     Event e;
-    e.pid = pid;
+    e.pid = tgid;
     e.type = type;
     e.dst = d.ToString();
     e.err = err;
