@@ -8,9 +8,10 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { run, tempDir, waitFor } from './harness.js';
 import { spawnTracked } from './net-helpers.js';
-import { CLIENT, HOST4, HOST_NS, PORT, REMOTE4, rk, skip, tcp4, topology, type Step } from './bypass-lab.js';
+import { CLIENT, HOST4, HOST_NS, PORT, REMOTE4, rk, sh, skip, tcp4, topology, type Step } from './bypass-lab.js';
 
 const NOBODY4 = '192.0.2.203';
+const HOLE4 = '192.0.2.250';
 
 t.test('a connect() from a thread that is not the main one is bypassed (seccomp names the thread; Go programs such as dockerd connect from any thread)', { skip }, async (t) => {
   await topology(t);
@@ -52,6 +53,23 @@ t.test('a blocking connect interrupted by a signal (EINTR) leaves the connection
   const after = (s?.after ?? []) as number[];
   t.ok(after.length === 3 && after.every((x) => x >= 0.18 && x < 0.45), `each after about 0.2 s (${after.join(', ')} s)`);
   t.equal(s?.so_error, 'No route to host', 'and the attempt went on on that socket');
+});
+
+t.test('the in-flight budget: past 1024 blocking connects waiting in the supervisor, one warning line; other connects are still served (through the namespace), and bypassed again once they complete', { skip }, async (t) => {
+  await topology(t);
+  // A black hole: routed to the remote, which does not forward (SYNs dropped, no error: each waits its SO_SNDTIMEO, 4 s).
+  sh(['ip', '-n', HOST_NS, 'route', 'add', `${HOLE4}/32`, 'via', REMOTE4]);
+  const dir = tempDir();
+  const step = `saturate,${HOLE4},${PORT},1100,${REMOTE4},${PORT}`;
+  const p = spawnTracked(t, ['env', 'RK_TEST_DNS_UPSTREAM=127.0.0.1:9', 'rootlesskit', '--state-dir', `${dir}/s`, '--net=builtin', '--bypass', 'python3', CLIENT, step],
+    ['ip', 'netns', 'exec', HOST_NS]);
+  await Promise.race([p.exited, new Promise((r) => setTimeout(r, 60_000).unref())]);
+  const line = p.stdout().split('\n').find((l) => l.startsWith('{'));
+  const r = JSON.parse(line ?? '{}') as { during?: [string, number]; during_reply?: string; after?: [string, number] };
+  t.equal(r.during?.[0], '10.0.2.100', `while 1024 wait: a new connect goes through the namespace (${line} ${p.stderr().slice(-300)})`);
+  t.match(r.during_reply ?? '', /^192\.0\.2\.201 \d+$/, 'and is answered');
+  t.equal(r.after?.[0], HOST4, 'once they complete: bypassed again');
+  t.equal((p.stderr().match(/1024 connects already waiting in the supervisor/g) ?? []).length, 1, 'one warning line');
 });
 
 t.test('a supervisor that dies: connect() inside fails at once with ENOSYS (a waiting one too), never hangs; other calls go on', { skip }, async (t) => {

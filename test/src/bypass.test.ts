@@ -170,6 +170,7 @@ t.test('bad input: one line naming the fix, a non-zero status, nothing left behi
     [['rootlesskit', '--state-dir', `${dir}/a`, '--bypass', '--net=host', 'true'], 1, /--bypass needs a network namespace with a driver: drop --bypass or use e\.g\. --net=builtin/],
     [['rootlesskit', '--state-dir', `${dir}/b`, '--net=builtin', '--bypass', '--bypass-ignore=nope', 'true'], 1, /--bypass-ignore: "nope" is not a subnet: use ADDRESS\/PREFIX/],
     [['rootlesskit', '--state-dir', `${dir}/c`, '--net=builtin', '--bypass-ignore=10.0.0.0/8', 'true'], 1, /--bypass-ignore and --bypass-nested need --bypass/],
+    [['rootlesskit', '--state-dir', `${dir}/f`, '--net=builtin', '--bypass', '--detach-netns', 'true'], 1, /--bypass cannot be used with --detach-netns yet: drop one of them/],
     [['rk-bypass', '--', 'true'], 2, /--state-dir DIR is required/],
     [['rk-bypass', '--state-dir', `${dir}/d`, '--', 'true'], 1, /cannot reach the bypass supervisor at .*: start rk-bypass --supervise --state-dir/],
     [['rk-bypass', '--supervise', '--state-dir', `${dir}/e`], 1, /cannot read .*child_pid/],
