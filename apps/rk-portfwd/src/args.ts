@@ -45,8 +45,11 @@ export async function parsePortfwdArgs(argv: string[]): Promise<PortfwdArgs> {
   const args = explicitBooleans(socat.rest, FLAGS);
   const fast = fastParse(args, FLAGS) as unknown as PortfwdArgs | undefined;
   let a: PortfwdArgs;
-  if (fast && !conflict(fast)) a = fast;
-  else {
+  const problem = fast ? conflict(fast) : undefined;
+  if (fast && !problem) a = fast;
+  else if (fast && fast._.length > 0) {
+    usageFail('rk-portfwd', problem!, 2); // the full parser knows no positional arguments
+  } else {
     const { fullParse } = await import('./full-args.js');
     a = fullParse(args);
   }

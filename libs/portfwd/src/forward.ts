@@ -52,7 +52,7 @@ function socketFileProblem(path: string, unlinkEarly: boolean): string | undefin
   }
   if (st.isDirectory()) return `${path} is a directory: give the path of the socket file to create`;
   if (unlinkEarly) {
-    if (process.geteuid && st.uid !== process.geteuid() && !st.isSymbolicLink()) return `${path} belongs to uid ${st.uid}: rk-portfwd does not remove another user's file (unlink-early); choose another path`;
+    if (process.geteuid && st.uid !== process.geteuid()) return `${path} belongs to uid ${st.uid}: rk-portfwd does not remove another user's file (unlink-early); choose another path`;
     return undefined;
   }
   const what = st.isSocket() ? 'a socket file' : st.isSymbolicLink() ? 'a symlink (never followed)' : 'a file';
