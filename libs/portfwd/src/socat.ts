@@ -198,9 +198,10 @@ export function parseSocatForward(a1: string, a2: string): SocatForward {
         break;
       case 'bind': {
         if (listen.kind !== 'tcp' && listen.kind !== 'udp') throw new SocatSyntaxError(`${a1}: bind= applies to TCP/UDP listeners (the socket file path is the UNIX listener's address)`);
-        const ip = unbracket(split(needs('an IP address'), ':')[0]!);
+        const whole = needs('an IP address');
+        const ip = isIP(whole) ? whole : unbracket(split(whole, ':')[0]!);
         if (isIP(ip) === 0) throw new SocatSyntaxError(`${a1}: bind=${v}: give an IP address (names are not looked up)`);
-        if (split(v!, ':').length > 1) throw new SocatSyntaxError(`${a1}: bind=${v}: the port is the one after ${l.keyword}:, give the address only`);
+        if (!isIP(whole) && split(whole, ':').length > 1) throw new SocatSyntaxError(`${a1}: bind=${v}: the port is the one after ${l.keyword}:, give the address only`);
         if ((listen.family === 4 && isIP(ip) !== 4) || (listen.family === 6 && isIP(ip) !== 6)) throw new SocatSyntaxError(`${a1}: bind=${ip} is not an IPv${listen.family} address`);
         (listen as { host: string }).host = ip;
         break;
