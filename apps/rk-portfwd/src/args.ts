@@ -30,9 +30,13 @@ as its mount namespace sees it). -d, -dd: --debug; -T N: --idle-timeout N.
 Anything else is refused naming it. A socket file is never made over an
 existing file nor through a symlink; it is removed at exit.
 
-Runs until SIGINT or SIGTERM (exit 0), or until the namespace's process exits.
-Exit status: 1 when a port cannot be forwarded (the reason is printed), 2 for a
-usage error or a bad SPEC.`;
+Socat lines serve no ports API (--state-dir only names the namespace).
+Options for every forward: --idle-timeout, --max-connections, --proxy-protocol.
+
+Runs until SIGINT or SIGTERM (exit 0), or until the namespace's process exits;
+a socat line without fork exits after its one connection. Exit status: 1 when
+a port cannot be forwarded or the one connection's target refused (the reason
+is printed), 2 for a usage error, a bad SPEC or socat address.`;
 
 export async function parsePortfwdArgs(argv: string[]): Promise<PortfwdArgs> {
   let socat;
