@@ -130,6 +130,7 @@ t.test('bad input: refused with one line naming the problem, nothing left behind
     [[`UNIX-LISTEN:${dir}`, 'TCP:127.0.0.1:80'], /is a directory/, 1],
     [[`UNIX-LISTEN:${dir}/${'x'.repeat(120)}`, 'TCP:127.0.0.1:80'], /must fit sun_path/, 1],
     [[`TCP-LISTEN:8080`, `UNIX-CONNECT:/${'y'.repeat(120)}`], /must fit sun_path/, 2],
+    [[`UNIX-LISTEN:${dir}/given.sock,user=root`, 'TCP:127.0.0.1:80'], /cannot give the socket file to user root \(EPERM\)/, 1],
   ];
   for (const [argv, re, code] of cases) {
     const r = run(['rk-portfwd', ...argv], { timeout: 10_000 });
@@ -137,6 +138,7 @@ t.test('bad input: refused with one line naming the problem, nothing left behind
     t.match(r.stderr, re, `${argv.join(' ')}: the reason`);
     t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
   }
+  t.notOk(existsSync(join(dir, 'given.sock')), 'no socket file left behind by a refused user=');
 });
 
 t.test('a symlink planted at the socket path by another user is neither followed nor replaced', { skip: needsRoot }, async (t) => {

@@ -127,6 +127,9 @@ export async function addSocatForward(f: SocatForward, o: ForwardOptions = {}): 
     if (listen.kind !== 'unix' && listen.kind !== 'abstract' && listen.family === 0 && first.ip === '::' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
       result = relay.addPort({ ...full, listen: [{ ip: '0.0.0.0', port: (listen as { port: number }).port }] });
     } else if (listen.kind === 'unix' || listen.kind === 'abstract') {
+      if (code === 'EPERM' && (opt.user !== undefined || opt.group !== undefined)) {
+        throw new RkError(`${l1}: cannot give the socket file to ${opt.user !== undefined ? `user ${opt.user}` : ''}${opt.user !== undefined && opt.group !== undefined ? ' and ' : ''}${opt.group !== undefined ? `group ${opt.group}` : ''} (EPERM): only root may give a file away, and a group must be one of yours; run rk-portfwd as that user instead`, 1);
+      }
       const why = code === 'EADDRINUSE' ? (listen.kind === 'unix' ? 'something was created at the path meanwhile (never followed nor replaced)' : 'the name is taken') : (e as Error).message;
       throw new RkError(`${l1}: cannot listen: ${why}`, 1);
     } else {
