@@ -8,7 +8,7 @@ import { chmodSync, existsSync, lstatSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { attackerUser, isRoot, needsRoot, run, tempDir, waitFor } from './harness.js';
-import { freePort, pattern, spawnTracked, type Proc } from './net-helpers.js';
+import { fdCount, freePort, pattern, spawnTracked, type Proc } from './net-helpers.js';
 
 const haveSocat = existsSync('/usr/bin/socat');
 const TOOLS = ['socat', 'rk-portfwd'] as const;
@@ -220,4 +220,21 @@ t.test('--proxy-protocol=v1 and --max-connections through the command (-p and so
   await waitFor(() => /1 connections \(the cap per port, max-children\)/.test(q.stderr()));
   t.pass('one log line names the cap');
   held.destroy();
+});
+
+t.test('no fd growth: 300 connections TCP -> UNIX socket file, fds back where they were', async (t) => {
+  const dir = tempDir('rk-socat-');
+  const sock = join(dir, 'fd.sock');
+  await recorder(t, sock);
+  const port = await freePort();
+  const p = tool(t, 'rk-portfwd', `TCP-LISTEN:${port},fork,bind=127.0.0.1`, `UNIX-CONNECT:${sock}`);
+  await listening(port);
+  await exchange(port, Buffer.from('warm'));
+  const before = fdCount(p.pid);
+  for (let round = 0; round < 10; round++) {
+    const got = await Promise.all(Array.from({ length: 30 }, (_, i) => exchange(port, Buffer.from(`c${round}.${i}`))));
+    t.ok(got.every((g, i) => String(g) === `c${round}.${i}`), `round ${round}: every connection's bytes`);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  t.ok(fdCount(p.pid) <= before + 8, `fds ${before} before, ${fdCount(p.pid)} after (spare pipes at most)`);
 });
