@@ -44,7 +44,7 @@ const BENCHMARKS = [
     name: 'portfwd',
     script: 'hack/benchmark-portfwd.sh',
     title: 'rk-portfwd host to host',
-    about: 'iperf3 TCP through a host-to-host forwarder: rk-portfwd beside socat, with loopback (no forwarder) as the ceiling; interleaved rounds, medians. Target: rk-portfwd ≥ 2.5× socat.',
+    about: 'iperf3 TCP through a host-to-host forwarder: rk-portfwd beside socat, with loopback (no forwarder) as the ceiling; TCP->UNIX and UNIX->TCP rows run the same socat line through each (the UNIX side through one rk-portfwd bridge shared by both); interleaved rounds, medians. Target: rk-portfwd ≥ 2.5× socat TCP->TCP, ≥ 3× for the UNIX rows.',
     quickEnv: { ROUNDS: '1', SECONDS_PER_RUN: '2' },
   },
   {

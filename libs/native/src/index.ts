@@ -245,14 +245,41 @@ export interface RelayOptions {
   nsPool?: number;
 }
 
+/** A UNIX socket: a path, or a name in the abstract namespace (no leading NUL, none added). */
+export type RelayUnixAddr = { path: string; abstract?: undefined } | { abstract: string; path?: undefined };
+
+/** How a listening socket file is made (bind never follows a symlink nor reuses an existing file). */
+export interface RelayUnixListen {
+  /** Permission bits of the socket file, exactly (default: 0777 less the umask). */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /** Remove an existing file at the path first (socat's unlink-early); otherwise EADDRINUSE. */
+  unlinkEarly?: boolean;
+}
+
 /** One forwarded port, as the relay sees it: where to listen, where to connect. */
 export interface RelayPortSpec {
+  /** tcp: any stream (TCP or UNIX sockets, on either side). */
   proto: 'tcp' | 'udp';
   /** One entry per listening socket (e.g. one dual-stack "::", or "0.0.0.0" and "::" v6only). */
-  listen: { ip: string; port: number; v6only?: boolean }[];
-  target: { ip: string; port: number };
-  /** Namespace fds (user first, then net) the target lives in; absent: on the host. */
+  listen: ({ ip: string; port: number; v6only?: boolean } | (RelayUnixAddr & RelayUnixListen))[];
+  target: { ip: string; port: number } | RelayUnixAddr;
+  /**
+   * Namespace fds (user first, then net) the target lives in; absent: on the host.
+   * For a UNIX target: user, mnt, net (the path is resolved in that mount namespace).
+   */
   nsFds?: number[];
+  /** Streams: at most this many connections at once; more are reset (one log line). */
+  maxConns?: number;
+  /** Streams: close a connection after this long without a byte either way (0: never). */
+  idleMs?: number;
+  /** Streams: the PROXY protocol header (version 1 or 2) written to the target first. */
+  proxy?: 0 | 1 | 2;
+  /** Serve one connection and stop listening; a "done" event follows its end. */
+  oneShot?: boolean;
+  /** Streams over IP: only clients in these networks (others are closed at once). */
+  ranges?: { ip: string; prefix: number }[];
   /** Connect from the client's own address (IP_TRANSPARENT inside the namespace). */
   transparent?: boolean;
   /** UDP: a flow with no datagram either way for this long ends (default 90 s). */
@@ -269,8 +296,11 @@ export interface RelayPortResult {
 
 /** A per-connection event, sent only while debug is on. */
 export interface RelayEvent {
-  /** limit: a budget was hit (sent whether debug is on or not, once per port and budget). */
-  kind: 'open' | 'close' | 'refused' | 'reset' | 'flow' | 'flowEnd' | 'error' | 'limit';
+  /**
+   * limit: a budget was hit (sent whether debug is on or not, once per port and budget);
+   * done: a oneShot port's connection ended (always sent).
+   */
+  kind: 'open' | 'close' | 'refused' | 'reset' | 'flow' | 'flowEnd' | 'error' | 'limit' | 'done';
   port: number;
   client?: string;
   target?: string;

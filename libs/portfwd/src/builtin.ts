@@ -26,6 +26,12 @@ export interface BuiltinOptions {
   sourceIPTransparent?: boolean;
   /** UDP flows end after this long without a datagram (default 90 s, as upstream). */
   udpIdleMs?: number;
+  /** TCP: close a connection after this long without a byte either way (default: never). */
+  idleMs?: number;
+  /** TCP: at most this many connections per port at once (more are reset, one log line). */
+  maxConns?: number;
+  /** TCP: write the PROXY protocol header (version 1 or 2) to the target first. */
+  proxy?: 0 | 1 | 2;
   relay?: RelayConfig;
   log?: Logger;
 }
@@ -94,6 +100,9 @@ export class BuiltinDriver implements PortDriver {
           ...(this.opts.ns ? { nsFds: this.opts.ns.fds } : {}),
           transparent: rule !== undefined,
           ...(this.opts.udpIdleMs ? { udpIdleMs: this.opts.udpIdleMs } : {}),
+          ...(proto === 'tcp' && this.opts.idleMs ? { idleMs: this.opts.idleMs } : {}),
+          ...(proto === 'tcp' && this.opts.maxConns ? { maxConns: this.opts.maxConns } : {}),
+          ...(proto === 'tcp' && this.opts.proxy ? { proxy: this.opts.proxy } : {}),
         });
         break;
       } catch (e) {

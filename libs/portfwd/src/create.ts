@@ -20,6 +20,10 @@ export interface PortDriverOptions {
   /** builtin: keep the client's address (default true). */
   sourceIPTransparent?: boolean;
   udpIdleMs?: number;
+  /** builtin, TCP: idle timeout, connections per port, PROXY protocol version. */
+  idleMs?: number;
+  maxConns?: number;
+  proxy?: 0 | 1 | 2;
   relay?: RelayConfig;
   /** slirp4netns: its --api-socket. */
   apiSocket?: string;
@@ -42,6 +46,9 @@ export function createPortDriver(name: string, o: PortDriverOptions): PortDriver
       ownsNs: owns,
       ...(o.sourceIPTransparent !== undefined ? { sourceIPTransparent: o.sourceIPTransparent } : {}),
       ...(o.udpIdleMs !== undefined ? { udpIdleMs: o.udpIdleMs } : {}),
+      ...(o.idleMs ? { idleMs: o.idleMs } : {}),
+      ...(o.maxConns ? { maxConns: o.maxConns } : {}),
+      ...(o.proxy ? { proxy: o.proxy } : {}),
       ...(o.relay ? { relay: o.relay } : {}),
       ...(o.log ? { log: o.log } : {}),
     });

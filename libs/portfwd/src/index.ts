@@ -7,4 +7,6 @@ export { listenPlan, baseProto, protoFamily, type ListenAddr } from './listen.js
 export { targetIP, hostGatewayIP } from './target.js';
 export { listenError, unprivilegedPortStart } from './errors.js';
 export { SourceIPRouting, SOURCE_IP_TABLE, SOURCE_IP_PRIORITY } from './source-ip.js';
-export { sharedRelay, closeSharedRelay, type RelayConfig } from './relay.js';
+export { sharedRelay, closeSharedRelay, onRelayPortDone, type RelayConfig } from './relay.js';
+export { parseSocatForward, takeSocatFlags, SocatSyntaxError, type SocatForward, type SocatEndpoint, type SocatListenOptions, type SocatFlags } from './socat.js';
+export { addSocatForward, type ForwardOptions, type ForwardHandle } from './forward.js';

@@ -16,6 +16,13 @@ let shared: Relay | undefined;
 let loggers = new Set<Logger>();
 /** What debug lines call a relay port (e.g. "port 3 (8080:80/tcp)"), by relay port id. */
 const labels = new Map<number, string>();
+/** Who waits for a one-shot port's end, by relay port id. */
+const doneWaiters = new Map<number, (e: RelayEvent) => void>();
+
+/** Calls cb once when one-shot relay port `id`'s connection ends (e.code set: the target refused). */
+export function onRelayPortDone(id: number, cb: (e: RelayEvent) => void): void {
+  doneWaiters.set(id, cb);
+}
 
 /** Names relay port `id` in debug lines (undefined: forget it). */
 export function labelRelayPort(id: number, label: string | undefined): void {
@@ -35,7 +42,7 @@ function describe(e: RelayEvent): string {
     case 'reset':
       return `${port}: reset ${who}${e.what ? ` by the ${e.what}` : ''}${err} (${e.up ?? 0} bytes up, ${e.down ?? 0} down)`;
     case 'refused':
-      return `${port}: cannot connect ${who}${err}`;
+      return e.what === 'range' ? `${port}: ${e.client} is outside range=: closed` : `${port}: cannot connect ${who}${err}`;
     case 'flow':
       return `${port}: udp flow ${who}`;
     case 'limit':
@@ -52,6 +59,12 @@ export function sharedRelay(log?: Logger, cfg: RelayConfig = {}): Relay {
   if (!shared) {
     const threads = cfg.threads ?? Math.max(1, Math.min(4, availableParallelism()));
     shared = new Relay({ threads, pipeSize: cfg.pipeSize ?? 1 << 20 }, (e) => {
+      if (e.kind === 'done') {
+        const cb = doneWaiters.get(e.port);
+        doneWaiters.delete(e.port);
+        cb?.(e);
+        return;
+      }
       const line = describe(e);
       for (const l of loggers) {
         if (e.kind === 'limit') l.warn(line);

@@ -108,6 +108,17 @@ int RunOp(NsOp& op) {
       return unshare(CLONE_NEWNET) < 0 ? errno : 0;
     case NsOpKind::kBind:
       return mount(op.path, op.path2, nullptr, MS_BIND, nullptr) < 0 ? errno : 0;
+    case NsOpKind::kConnectUnix: {
+      int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      if (fd < 0) return errno;
+      if (connect(fd, reinterpret_cast<const sockaddr*>(op.path), (socklen_t)op.data_len) < 0) {
+        int err = errno;
+        close(fd);
+        return err;
+      }
+      op.result = fd;
+      return 0;
+    }
   }
   return EINVAL;
 }

@@ -32,6 +32,7 @@ enum class NsOpKind : int32_t {
   kOpen,      // path, flags -> fd (close-on-exec)
   kUnshareNet,// unshare(CLONE_NEWNET): the ops after it act on a new network namespace
   kBind,      // path (source), path2 (target): bind mount
+  kConnectUnix,// path: a sockaddr_un of data_len bytes -> fd of a non-blocking AF_UNIX stream socket connected to it
 };
 
 struct NsOp {

@@ -83,6 +83,38 @@ struct Addr {
 
 // Parses an IP literal and a port; false when ip is not an IPv4/IPv6 literal.
 bool ParseAddr(const std::string& ip, int port, Addr* out);
+// A UNIX socket address: a path, or (abstract) a name in the abstract
+// namespace (no NUL added, as socat). False when it does not fit sun_path.
+bool ParseUnixAddr(const std::string& name, bool abstract, Addr* out);
+std::string UnixAddrString(const Addr& a);  // "unix:/path", "unix:@name"
+
+// ---- UNIX sockets (relay_unix.cc) ----
+
+// How a socket file is made: mode (-1: the umask's), owner (-1: ours), and
+// whether an existing file at the path is removed first (socat's
+// unlink-early). bind(2) never follows a symlink and fails on any existing
+// file, so nothing planted at the path is used or changed.
+struct UnixFileOpts {
+  int mode = -1;
+  int uid = -1, gid = -1;
+  bool unlink_early = false;
+};
+// A listening UNIX stream socket. Returns the fd or -errno; *dev/*ino get
+// the socket file's identity (0 for an abstract name), so that only that
+// file is removed at the end.
+int OpenUnixListener(const Addr& a, const UnixFileOpts& o, uint64_t* dev, uint64_t* ino);
+// Removes the socket file at path if it is still the one made (dev, ino).
+void RemoveUnixFile(const std::string& path, uint64_t dev, uint64_t ino);
+// Connects a UNIX stream socket to a (non-blocking; in the namespaces of ns
+// when given: the path seen in its mount namespace). Returns the fd or -errno
+// (EAGAIN: the server's backlog is full).
+int ConnectUnix(const Addr& a, const NsTarget* ns);
+
+// ---- PROXY protocol (relay_proxy.cc) ----
+
+// The PROXY protocol header (version 1 or 2) telling a server that client
+// connected to local; "UNKNOWN" (v1) / LOCAL (v2) for non-IP clients.
+std::string ProxyHeader(int version, const Addr& client, const Addr& local);
 
 // A listening (TCP) or bound (UDP) socket: SO_REUSEADDR for TCP, IPV6_V6ONLY
 // as asked for IPv6, packet info on for a wildcard UDP address. Returns the
@@ -92,7 +124,7 @@ int OpenListener(const Addr& a, int type, bool v6only, Addr* bound);
 // ---- debug events (sent to JS only while debug is on) ----
 
 struct Event {
-  enum Kind { kOpen, kClose, kRefused, kReset, kFlowOpen, kFlowClose, kError, kLimit } kind;
+  enum Kind { kOpen, kClose, kRefused, kReset, kFlowOpen, kFlowClose, kError, kLimit, kDone } kind;
   explicit Event(Kind k) : kind(k) {}
   int port_id = 0;
   Addr client;
@@ -202,8 +234,24 @@ struct Port {
   bool target_local = false;
   int udp_idle_ms = 90000;
   std::atomic<int> tcp_conns{0};
+  // TCP/UNIX streams: the most connections at once (socat's max-children),
+  // a connection closed after idle_ms without a byte either way (0: never),
+  // the PROXY protocol version written to the target first (0: none).
+  int max_conns = kTcpConnsPerPort;
+  int idle_ms = 0;
+  int proxy = 0;
+  // Serve one connection, then stop listening (socat without fork); the
+  // JS side hears kDone when it ends.
+  bool one_shot = false;
+  std::atomic<bool> one_shot_taken{false};
+  // Clients allowed (socat's range=): none means any.
+  std::vector<std::pair<Addr, int>> ranges;
+  bool Allowed(const Addr& client) const;
+  // The socket file made for a UNIX listener (removed with the port).
+  std::string unix_path;
+  uint64_t unix_dev = 0, unix_ino = 0;
   // A budget was hit (logged once per port and kind).
-  std::atomic<bool> tcp_cap_logged{false}, udp_cap_logged{false}, no_gateway_logged{false}, udp_route_logged{false};
+  std::atomic<bool> tcp_cap_logged{false}, udp_cap_logged{false}, no_gateway_logged{false}, udp_route_logged{false}, idle_logged{false};
   std::shared_ptr<NsPool> pool;
   int owner_worker = 0;  // UDP: the worker that serves it
   ~Port();
@@ -243,6 +291,9 @@ struct Worker {
   void Pump(Conn* c);
   void CloseConn(Conn* c, bool reset_from_side0, bool reset_from_side1);
   void CloseConnsOf(Port* p);
+  void SweepIdle(int64_t now_ms);
+  // A one-shot port's connection ended: kDone (sent whether debug is on or not).
+  void Done(Port* p, int err = 0);
 
   // UDP (relay_udp.cc)
   void AddUdpListener(const std::shared_ptr<Port>& p, int fd, const Addr& bound);
@@ -284,6 +335,8 @@ struct Worker {
   std::vector<UdpListener*> udp_listeners;
   int64_t flows = 0;
   int64_t next_sweep_ms = 0;
+  int64_t idle_conns = 0;  // live connections of ports with an idle timeout
+  int64_t next_idle_ms = 0;
 
   // Batch buffers for UDP (allocated on first use; relay_udp.cc).
   struct UdpBufsFree {

@@ -47,6 +47,7 @@ std::string Addr::ToString() const {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
     return "[" + std::string(buf) + "]:" + std::to_string(port());
   }
+  if (ss.ss_family == AF_UNIX) return UnixAddrString(*this);
   return "?";
 }
 

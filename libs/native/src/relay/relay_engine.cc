@@ -25,6 +25,7 @@ constexpr size_t kIdlePipes = 8;
 
 Port::~Port() {
   for (int fd : listen_fds) close(fd);
+  RemoveUnixFile(unix_path, unix_dev, unix_ino);
 }
 
 NsShared::~NsShared() {
@@ -86,6 +87,13 @@ void Worker::Emit(Event ev) {
   if (engine->debug.load(std::memory_order_relaxed) && engine->sink) engine->sink(std::move(ev));
 }
 
+void Worker::Done(Port* p, int err) {
+  Event e{Event::kDone};
+  e.port_id = p->id;
+  e.err = err;
+  if (engine->sink) engine->sink(std::move(e));
+}
+
 void Worker::Limit(std::atomic<bool>& logged, int port_id, const std::string& what) {
   if (logged.exchange(true)) return;
   Event e{Event::kLimit};
@@ -109,9 +117,11 @@ void Worker::Run() {
     int timeout = -1;
     if (!ready.empty()) {
       timeout = 0;
-    } else if (flows > 0) {
-      int64_t left = next_sweep_ms - NowMs();
-      timeout = left < 0 ? 0 : (int)left;
+    } else if (flows > 0 || idle_conns > 0) {
+      int64_t now = NowMs();
+      int64_t at = flows > 0 ? next_sweep_ms : next_idle_ms;
+      if (idle_conns > 0 && next_idle_ms < at) at = next_idle_ms;
+      timeout = at - now < 0 ? 0 : (int)(at - now);
     }
     int n = epoll_wait(epfd, evs, 256, timeout);
     if (n < 0) {
@@ -164,6 +174,13 @@ void Worker::Run() {
       if (now >= next_sweep_ms) {
         SweepFlows(now);
         next_sweep_ms = now + 1000;
+      }
+    }
+    if (idle_conns > 0) {
+      int64_t now = NowMs();
+      if (now >= next_idle_ms) {
+        SweepIdle(now);
+        next_idle_ms = now + 250;
       }
     }
     graveyard_.clear();

@@ -45,6 +45,7 @@ const char* KindName(Event::Kind k) {
     case Event::kFlowClose: return "flowEnd";
     case Event::kError: return "error";
     case Event::kLimit: return "limit";
+    case Event::kDone: return "done";
   }
   return "?";
 }
@@ -81,7 +82,18 @@ int IntOf(const Napi::Object& o, const char* key, int def) {
   return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : def;
 }
 
+// {ip, port} or {path} or {abstract}.
 Addr AddrOf(Napi::Env env, const Napi::Object& o, const char* what) {
+  Napi::Value path = o.Get("path"), abs = o.Get("abstract");
+  if (path.IsString() || abs.IsString()) {
+    std::string name = (path.IsString() ? path : abs).As<Napi::String>().Utf8Value();
+    Addr a;
+    if (!relay::ParseUnixAddr(name, abs.IsString(), &a)) {
+      Napi::Error e = ErrnoError(env, ENAMETOOLONG, "bind", std::string("relay: ") + what + " socket " + name + " does not fit sun_path (107 bytes)");
+      throw e;
+    }
+    return a;
+  }
   std::string ip = o.Get("ip").ToString().Utf8Value();
   int port = IntOf(o, "port", -1);
   Addr a;
@@ -127,6 +139,26 @@ Napi::Value RelayAddPort(const Napi::CallbackInfo& info) {
   p->type = proto == "tcp" ? SOCK_STREAM : SOCK_DGRAM;
   p->target = AddrOf(env, o.Get("target").As<Napi::Object>(), "target");
   p->udp_idle_ms = IntOf(o, "udpIdleMs", 90000);
+  p->max_conns = std::max(1, std::min(relay::kTcpConnsPerPort, IntOf(o, "maxConns", relay::kTcpConnsPerPort)));
+  p->idle_ms = std::max(0, IntOf(o, "idleMs", 0));
+  p->proxy = IntOf(o, "proxy", 0);
+  p->one_shot = o.Get("oneShot").ToBoolean();
+  Napi::Value rv = o.Get("ranges");
+  if (rv.IsArray()) {
+    Napi::Array ra = rv.As<Napi::Array>();
+    for (uint32_t i = 0; i < ra.Length(); i++) {
+      Napi::Object r = ra.Get(i).As<Napi::Object>();
+      Addr a;
+      std::string ip = r.Get("ip").ToString().Utf8Value();
+      int prefix = IntOf(r, "prefix", -1);
+      if (!relay::ParseAddr(ip, 0, &a) || prefix < 0 || prefix > (a.family() == AF_INET ? 32 : 128)) {
+        throw Napi::TypeError::New(env, "relay: bad range " + ip + "/" + std::to_string(prefix));
+      }
+      p->ranges.emplace_back(a, prefix);
+    }
+  }
+  bool unix_target = p->target.family() == AF_UNIX;
+  if (unix_target && p->type != SOCK_STREAM) throw Napi::TypeError::New(env, "relay: a UNIX target needs proto tcp (a stream)");
   bool want_transparent = o.Get("transparent").ToBoolean();
   Napi::Value nsv = o.Get("nsFds");
   if (nsv.IsArray()) {
@@ -162,12 +194,14 @@ Napi::Value RelayAddPort(const Napi::CallbackInfo& info) {
     }
     p->ns = p->net->ns;
     p->in_ns = true;
-    bool made = false;
-    p->pool = p->net->Pool(p->target.family(), p->type, eng->ns_pool, &made);
-    int err = made ? p->pool->Fill() : 0;
-    if (err != 0) throw ErrnoError(env, err, "socket", "in the target network namespace");
+    if (!unix_target) {  // UNIX targets are connected by a helper per connection (the path is resolved in there)
+      bool made = false;
+      p->pool = p->net->Pool(p->target.family(), p->type, eng->ns_pool, &made);
+      int err = made ? p->pool->Fill() : 0;
+      if (err != 0) throw ErrnoError(env, err, "socket", "in the target network namespace");
+    }
   }
-  if (p->type == SOCK_STREAM) {
+  if (p->type == SOCK_STREAM && !unix_target) {
     // Whether the target is reached over loopback (see UseLoopbackCongestion).
     int udp = -1;
     if (p->in_ns) {
@@ -178,7 +212,7 @@ Napi::Value RelayAddPort(const Napi::CallbackInfo& info) {
     }
     p->target_local = udp >= 0 ? relay::IsLocalTarget(udp, p->target) : p->target.IsLoopback();
   }
-  if (want_transparent && p->in_ns) {
+  if (want_transparent && p->in_ns && !unix_target) {
     int fd = relay::TargetSocket(b->engine.get(), p.get(), p->type);
     int one = 1;
     int r = fd < 0 ? -1
@@ -193,7 +227,25 @@ Napi::Value RelayAddPort(const Napi::CallbackInfo& info) {
     Napi::Object l = listen.Get(i).As<Napi::Object>();
     Addr a = AddrOf(env, l, "listen");
     Addr bound;
-    int fd = relay::OpenListener(a, p->type, l.Get("v6only").ToBoolean(), &bound);
+    int fd;
+    if (a.family() == AF_UNIX) {
+      if (p->type != SOCK_STREAM) throw Napi::TypeError::New(env, "relay: a UNIX listener needs proto tcp (a stream)");
+      relay::UnixFileOpts uo;
+      uo.mode = IntOf(l, "mode", -1);
+      uo.uid = IntOf(l, "uid", -1);
+      uo.gid = IntOf(l, "gid", -1);
+      uo.unlink_early = l.Get("unlinkEarly").ToBoolean();
+      uint64_t dev = 0, ino = 0;
+      fd = relay::OpenUnixListener(a, uo, &dev, &ino);
+      if (fd >= 0 && ino != 0) {
+        p->unix_path = l.Get("path").ToString().Utf8Value();
+        p->unix_dev = dev;
+        p->unix_ino = ino;
+      }
+      bound = a;
+    } else {
+      fd = relay::OpenListener(a, p->type, l.Get("v6only").ToBoolean(), &bound);
+    }
     if (fd < 0) {
       // Port::~Port closes the listeners opened so far.
       Napi::Error e = ErrnoError(env, -fd, proto == "tcp" ? "listen" : "bind", a.ToString());

@@ -213,7 +213,7 @@ namespace relay {
 
 int BindSource(Worker* w, Port* p, int fd, const Addr& peer, bool* bound) {
   *bound = false;
-  if (!p->transparent || !p->transparent_ok.load(std::memory_order_relaxed) || !p->net) return 0;
+  if (!p->transparent || !p->transparent_ok.load(std::memory_order_relaxed) || !p->net || peer.family() == AF_UNIX) return 0;
   Addr client = peer.Unmapped();
   if (client.IsLoopback()) return 0;  // a loopback client is shown as loopback
   Addr src;

@@ -55,12 +55,23 @@ struct Conn : Handler {
   bool closed = false;
   bool queued = false;
   Addr client;
+  Addr local;            // where the client connected (PROXY header)
+  std::string pre;       // bytes for the target before the client's (PROXY header)
+  int64_t last_ms = 0;   // last byte either way (idle timeout)
+  int fail_err = 0;      // the target refused (a one-shot port reports it)
   Conn* prev = nullptr;
   Conn* next = nullptr;
   void OnEvent(Worker*, uint32_t) override {}
 };
 
-void TcpListener::OnEvent(Worker* w, uint32_t) { w->Accept(port, fd); }
+void TcpListener::OnEvent(Worker* w, uint32_t) {
+  if (port->one_shot && port->one_shot_taken.load()) {
+    // The one connection is served: the listener is shut down, stop watching it.
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, nullptr);
+    return;
+  }
+  w->Accept(port, fd);
+}
 
 void Worker::AddTcpListener(const std::shared_ptr<Port>& p, int fd) {
   TcpListener* l = new TcpListener(p.get(), fd);
@@ -88,6 +99,10 @@ int TargetSocket(Engine* e, Port* p, int type) {
 // Makes the target socket (bound to the client's address when the port keeps
 // source addresses) and starts connecting it. Returns the fd, or -errno.
 static int ConnectTarget(Worker* w, Port* p, const Addr& peer, bool* connected) {
+  if (p->target.family() == AF_UNIX) {
+    *connected = true;
+    return ConnectUnix(p->target, p->in_ns ? &p->ns : nullptr);
+  }
   Addr client = peer;
   for (int attempt = 0; attempt < 2; attempt++) {
     int fd = TargetSocket(w->engine, p, SOCK_STREAM);
@@ -147,18 +162,39 @@ void Worker::Accept(Port* p, int lfd) {
       return;
     }
     stat_accepted++;
-    if (p->tcp_conns.load() >= kTcpConnsPerPort) {
+    if (peer.family() != AF_UNIX && !p->Allowed(peer)) {
+      // socat's range=: a client outside is closed at once.
+      close(c);
+      Event e{Event::kRefused};
+      e.port_id = p->id;
+      e.client = peer;
+      e.what = "range";
+      e.err = EACCES;
+      Emit(std::move(e));
+      continue;
+    }
+    if (p->one_shot && p->one_shot_taken.exchange(true)) {
+      ResetClose(c);
+      continue;
+    }
+    if (p->tcp_conns.load() >= p->max_conns) {
       ResetClose(c);
       Limit(p->tcp_cap_logged, p->id,
-            std::to_string(kTcpConnsPerPort) + " connections (the cap per port): new ones are reset until some close");
+            std::to_string(p->max_conns) + " connections (the cap per port" + (p->max_conns != kTcpConnsPerPort ? ", max-children" : "") +
+                "): new ones are reset until some close");
       continue;
     }
     if (!TakeFds(2, p->id)) {
       ResetClose(c);
       continue;
     }
-    SetNoDelay(c);
-    if (peer.IsLoopback()) {
+    if (p->one_shot) {
+      // socat without fork: no second client (they are refused from now on).
+      for (int l : p->listen_fds) shutdown(l, SHUT_RDWR);
+    }
+    if (peer.family() == AF_UNIX) {
+      // no Nagle or congestion control to tune
+    } else if (SetNoDelay(c), peer.IsLoopback()) {
       UseLoopbackCongestion(c);
     } else {
       Addr self;
@@ -176,6 +212,7 @@ void Worker::Accept(Port* p, int lfd) {
       e.target = p->target;
       e.err = -t;
       Emit(std::move(e));
+      if (p->one_shot) Done(p, -t);
       continue;
     }
     Conn* conn = new Conn();
@@ -184,6 +221,12 @@ void Worker::Accept(Port* p, int lfd) {
     conn->fd[1] = t;
     conn->client = peer;
     conn->connected = connected;
+    conn->last_ms = NowMs();
+    if (p->proxy) {
+      conn->local.len = sizeof conn->local.ss;
+      if (getsockname(c, reinterpret_cast<sockaddr*>(&conn->local.ss), &conn->local.len) < 0) conn->local = Addr();
+      conn->pre = ProxyHeader(p->proxy, peer, conn->local);
+    }
     for (int s = 0; s < 2; s++) {
       conn->side[s].c = conn;
       conn->side[s].s = s;
@@ -197,6 +240,7 @@ void Worker::Accept(Port* p, int lfd) {
     conns = conn;
     stat_conns++;
     p->tcp_conns++;
+    if (p->idle_ms > 0) idle_conns++;
     if (engine->debug.load(std::memory_order_relaxed)) {
       Event e{Event::kOpen};
       e.port_id = p->id;
@@ -222,10 +266,12 @@ void Side::OnEvent(Worker* w, uint32_t ev) {
       e.target = c->port->target;
       e.err = err;
       w->Emit(std::move(e));
+      c->fail_err = err;
       w->CloseConn(c, true, false);
       return;
     }
     c->connected = true;
+    c->wr[1] = true;
   }
   if (ev & EPOLLERR) {
     int err = 0;
@@ -299,7 +345,7 @@ int PumpDir(Worker* w, Conn* c, int d) {
         }
       }
     }
-    if (D.in_pipe > 0 && c->wr[1 - d]) {
+    if (D.in_pipe > 0 && c->wr[1 - d] && (d == 1 || c->pre.empty())) {
       ssize_t n = splice(D.pipe->r, nullptr, dst, nullptr, D.in_pipe, kSpliceFlags);
       if (n > 0) {
         D.in_pipe -= (size_t)n;
@@ -328,12 +374,23 @@ int PumpDir(Worker* w, Conn* c, int d) {
 
 void Worker::Pump(Conn* c) {
   if (c->closed || !c->connected) return;
+  if (!c->pre.empty() && c->wr[1]) {
+    ssize_t n = send(c->fd[1], c->pre.data(), c->pre.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) c->pre.erase(0, (size_t)n);
+    else if (n < 0 && errno == EAGAIN) c->wr[1] = false;
+    else if (n < 0 && errno != EINTR) {
+      CloseConn(c, true, false);
+      return;
+    }
+  }
+  uint64_t before = c->dir[0].bytes + c->dir[1].bytes;
   bool more = false;
   for (int d = 0; d < 2; d++) {
     int r = PumpDir(this, c, d);
     if (r < 0) return;
     if (r > 0) more = true;
   }
+  if (c->port->idle_ms > 0 && c->dir[0].bytes + c->dir[1].bytes != before) c->last_ms = NowMs();
   if (c->dir[0].shut && c->dir[1].shut) {
     CloseConn(c, false, false);
     return;
@@ -359,6 +416,8 @@ void Worker::CloseConn(Conn* c, bool rst0, bool rst1) {
   if (c->next) c->next->prev = c->prev;
   stat_conns--;
   c->port->tcp_conns--;
+  if (c->port->idle_ms > 0) idle_conns--;
+  if (c->port->one_shot) Done(c->port, c->fail_err);
   engine->fds_held -= 2;
   if (engine->debug.load(std::memory_order_relaxed)) {
     Event e{rst0 || rst1 ? Event::kReset : Event::kClose};
@@ -370,6 +429,19 @@ void Worker::CloseConn(Conn* c, bool rst0, bool rst1) {
     Emit(std::move(e));
   }
   Defer(c);
+}
+
+void Worker::SweepIdle(int64_t now) {
+  for (Conn* c = conns; c;) {
+    Conn* next = c->next;
+    Port* p = c->port;
+    if (p->idle_ms > 0 && now - c->last_ms >= p->idle_ms) {
+      Limit(p->idle_logged, p->id,
+            "closing connections idle for " + std::to_string(p->idle_ms) + " ms (the idle timeout; logged once per port)");
+      CloseConn(c, false, false);
+    }
+    c = next;
+  }
 }
 
 void Worker::CloseConnsOf(Port* p) {
