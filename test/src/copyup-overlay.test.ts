@@ -25,16 +25,17 @@ function suseTree(): string {
   writeFileSync(`${root}/etc/hard1`, 'HARD\n');
   linkSync(`${root}/etc/hard1`, `${root}/etc/hard2`);
   execFileSync('mkfifo', [`${root}/etc/fifo`]);
+  execFileSync('python3', ['-c', `import os, socket; socket.socket(socket.AF_UNIX).bind('${root}/etc/sock'); os.setxattr('${root}/etc/hard1', 'user.rk', b'xa')`]);
   return root;
 }
 
 const PROBE = (e: string) =>
-  `cat ${e}/ssl/certs/ca.pem ${e}/ca-link ${e}/ssl-dir/certs/ca.pem ${e}/hard2 2>&1; readlink ${e}/dangling; [ -p ${e}/fifo ] && echo fifo; stat -c %h ${e}/hard1; echo new > ${e}/new && cat ${e}/new`;
+  `cat ${e}/ssl/certs/ca.pem ${e}/ca-link ${e}/ssl-dir/certs/ca.pem ${e}/hard2 2>&1; readlink ${e}/dangling; [ -p ${e}/fifo ] && echo fifo; stat -c %h ${e}/hard1; [ -S ${e}/sock ] && echo sock; python3 -c "import os; print(os.getxattr('${e}/hard1', 'user.rk').decode())"; echo new > ${e}/new && cat ${e}/new`;
 
 t.test('openSUSE layout: overlayfs resolves every entry as on the host; tmpfs+symlink breaks the relative link', async (t) => {
   const root = suseTree();
   const e = `${root}/etc`;
-  const want = 'CERT\nCERT\nCERT\nHARD\nno-such-file\nfifo\n2\nnew\n';
+  const want = 'CERT\nCERT\nCERT\nHARD\nno-such-file\nfifo\n2\nsock\nxa\nnew\n';
   const host = run(['sh', '-c', PROBE(e).replace(/; echo new.*$/, '; echo new')]);
   t.equal(host.stdout, want, 'the host view');
   const ov = run([...NS, 'rk-copyup', '--mode', 'overlayfs', '--copy-up', e, '--', 'sh', '-c', PROBE(e)]);
