@@ -10,7 +10,7 @@ _rk_words[rk-copyup]='--copy-up-mode= --copy-up= --debug --help --propagation= -
 _rk_pos[rk-copyup]=command
 _rk_values[rk-copyup --propagation]='words:rprivate private rslave slave rshared shared'
 _rk_values[rk-copyup --copy-up]='dirs'
-_rk_values[rk-copyup --copy-up-mode]='words:tmpfs+symlink'
+_rk_values[rk-copyup --copy-up-mode]='words:tmpfs+symlink overlayfs auto'
 _rk_values[rk-copyup --state-dir]='dirs'
 _rk_words[rk-idmap]='--debug --help --json --map-root --print --state-dir= --subid-source= --version -r'
 _rk_pos[rk-idmap]=pid
@@ -68,7 +68,7 @@ _rk_subs[rootlessctl]='list-ports add-ports remove-ports info'
 _rk_words[rootlesskit]='--bypass --bypass-ignore= --bypass-nested --cgroupns --cidr= --copy-up-mode= --copy-up= --debug --detach-netns --disable-host-loopback --evacuate-cgroup2= --help --ifname= --ipcns --ipv6 --lxc-user-nic-binary= --lxc-user-nic-bridge= --mtu= --net= --pasta-binary= --pidns --port-driver= --print-semver --propagation= --publish= --reaper= --slirp4netns-binary= --slirp4netns-sandbox= --slirp4netns-seccomp= --source-ip-transparent --state-dir= --subid-source= --utsns --vde-plug-binary= --version --vpnkit-binary= -p'
 _rk_pos[rootlesskit]=command
 _rk_values[rootlesskit --copy-up]='dirs'
-_rk_values[rootlesskit --copy-up-mode]='words:tmpfs+symlink'
+_rk_values[rootlesskit --copy-up-mode]='words:tmpfs+symlink overlayfs auto'
 _rk_values[rootlesskit --propagation]='words:rprivate private rslave slave rshared shared'
 _rk_values[rootlesskit --net]='words:host none builtin slirp4netns pasta vdeplug_slirp vpnkit lxc-user-nic gvisor-tap-vsock'
 _rk_values[rootlesskit --mtu]='any'

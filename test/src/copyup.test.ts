@@ -90,7 +90,7 @@ t.test('refusals: one line, exit 2, nothing mounted', async (t) => {
     [['--copy-up', '/no-such-dir-rk'], /^rk-copyup: error: --copy-up \/no-such-dir-rk: no such directory/],
     [['--copy-up', 'etc'], /must be absolute \(e\.g\. --copy-up \/etc\)/],
     [['--propagation', 'rshared', '--copy-up', '/etc'], /^rk-copyup: error: --propagation=rshared cannot be used with --copy-up/],
-    [['--copy-up-mode', 'overlayfs', '--copy-up', '/etc'], /unknown --copy-up-mode overlayfs \(supported: tmpfs\+symlink\)/],
+    [['--copy-up-mode', 'bogus', '--copy-up', '/etc'], /unknown --copy-up-mode bogus \(supported: tmpfs\+symlink, overlayfs, auto\)/],
     [['--no-such-flag'], /^rk-copyup: error: unknown flag: --no-such-flag/],
   ];
   for (const [args, re] of cases) {

@@ -50,3 +50,14 @@ t.test('any other CMD: /var/lib untouched', async (t) => {
   t.equal(r.stdout, 'read-only\n');
   t.notMatch(r.stderr, /dockerd-rootless/);
 });
+
+t.test('--copy-up-mode=auto with dockerd-rootless.sh: /var/lib an overlay, /var/lib/docker still empty and writable', async (t) => {
+  const made = !existsSync('/var/lib/docker');
+  if (made) {
+    mkdirSync('/var/lib/docker', { mode: 0o710 });
+    t.teardown(() => rmdirSync('/var/lib/docker'));
+  }
+  const o = run(['rootlesskit', '--copy-up-mode=auto', '--copy-up=/etc', fakeScript()]);
+  t.equal(o.code, 0, o.stderr.slice(-800));
+  t.match(o.stdout, /^drwx--x--x\n0\nwritable\n$/, 'others are no longer symlinks (overlay), /var/lib/docker empty and writable');
+});

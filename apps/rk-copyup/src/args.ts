@@ -9,12 +9,19 @@ Run inside a mount namespace (made by rk-unshare --mount, or unshare --mount):
 set the propagation of /, make each --copy-up directory writable, then exec CMD
 (default: $SHELL) in place of rk-copyup.
 
-tmpfs+symlink copy-up of DIR: a tmpfs is mounted on DIR, the original DIR stays
-reachable (read-only to you when root owns it) as DIR/.ro<random>, and DIR gets
-one symlink per original entry into it (entries that were symlinks keep their
-own target). Files created in DIR live only in this namespace; to edit a file,
+--copy-up-mode tmpfs+symlink (default, upstream's): a tmpfs is mounted on DIR,
+the original DIR stays reachable (read-only to you when root owns it) as
+DIR/.ro<random>, and DIR gets one symlink per original entry into it (entries
+that were symlinks keep their own target; relative symlinks further down, e.g.
+/etc/ssl/certs -> ../../var/..., then point into the tmpfs). To edit a file,
 replace its symlink with a copy (cp --remove-destination DIR/.ro*/F DIR/F).
-Nothing is changed outside the namespace. Outside a user namespace (real
+--copy-up-mode overlayfs (--mode; Linux >= 5.11): DIR becomes an overlay of the
+original (lower) and a private tmpfs (upper): every entry keeps its type and
+place, relative symlinks resolve as on the host, mounts below DIR are put back
+on top. The kernel refuses it for a DIR with mounts below it made outside the
+namespace (e.g. /run/user/UID): auto then falls back to tmpfs+symlink for that
+DIR. Either way, files created in DIR live only in this namespace; nothing is
+changed outside it (docs/copy-up.md). Outside a user namespace (real
 root), rk-copyup refuses to mount unless its mount namespace differs from
 PID 1's and its parent's: start it directly with unshare --mount.
 

@@ -14,7 +14,13 @@ export const FLAGS = {
     describe: `mount propagation set on / first: ${PROPAGATIONS.join(', ')} (rshared and shared cannot be used with --copy-up)`,
   },
   'copy-up': { type: 'string', array: true, default: [], describe: 'absolute directory to make writable (repeatable)' },
-  'copy-up-mode': { type: 'string', default: 'tmpfs+symlink', values: ['tmpfs+symlink'], describe: 'how --copy-up works: tmpfs+symlink (the only mode so far)' },
+  'copy-up-mode': {
+    type: 'string',
+    alias: 'mode',
+    default: 'tmpfs+symlink',
+    values: ['tmpfs+symlink', 'overlayfs', 'auto'],
+    describe: 'how --copy-up works: tmpfs+symlink (upstream\'s), overlayfs (Linux >= 5.11), or auto (overlayfs, else tmpfs+symlink, per directory); see docs/copy-up.md',
+  },
   sysfs: { type: 'boolean', default: false, describe: 'mount a fresh /sys (for a new network namespace: /sys/class/net shows its interfaces), keeping /sys/fs/cgroup' },
   'state-dir': { type: 'string', describe: 'bind DIR/resolv.conf and DIR/hosts (written by rk-net --state-dir DIR) over /etc/resolv.conf and /etc/hosts' },
 } as const satisfies FlagTable;

@@ -1,7 +1,7 @@
 // rk-copyup: inside a mount namespace, set propagation, copy up directories
-// (tmpfs+symlink), then exec CMD.
+// (tmpfs+symlink or overlayfs), then exec CMD.
 import { Logger, RkError, runMain, commandOf, inherited, rawCommand, rawEnv, shown } from '@rk/cli';
-import { copyUpPlan, validateCopyUp, type CopyUpMode, type CopyUpOptions, type Propagation } from '@rk/copyup';
+import { copyUpDrivers, copyUpPlan, resolveCopyUp, validateCopyUp, type CopyUpMode, type CopyUpOptions, type Propagation } from '@rk/copyup';
 import { resolveCommand } from '@rk/namespaces';
 import { parseCopyUpArgs } from './args.js';
 import { execCommand, executePlan } from './run.js';
@@ -31,6 +31,11 @@ runMain(log, async () => {
   }
   const plan = withNetwork(copyUpPlan(opts), args, log);
   executePlan(plan, log);
+  if (opts.mode === 'auto' && log.debugEnabled) {
+    for (const d of copyUpDrivers(resolveCopyUp(opts).dirs.map((x) => x.path), 'auto')) {
+      log.debug(`--copy-up-mode=auto: ${d.path}: ${d.driver === 'overlayfs' ? 'overlayfs' : 'tmpfs+symlink (the kernel refused the overlay)'}`);
+    }
+  }
   log.debug(`exec ${shown(file)} ${JSON.stringify(cmd.map(shown))}`);
   // CMD gets our environment byte for byte and the signal dispositions and
   // mask our caller gave us (Node reset them; the bin's sh part saw them).

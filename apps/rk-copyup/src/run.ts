@@ -2,7 +2,7 @@
 import { RkError, type Logger } from '@rk/cli';
 import type { MountPlan } from '@rk/copyup';
 import { constants, exec, runPlan, type Bytes, type InheritedSignals, type PlanStep } from '@rk/native';
-import { execError } from '@rk/namespaces';
+import { execError, planStepHint } from '@rk/namespaces';
 
 /** Runs every step; on failure throws a one-line RkError (nothing to undo: no step makes anything outside this mount namespace). */
 export function executePlan(plan: MountPlan, log: Logger): void {
@@ -19,6 +19,8 @@ export function executePlan(plan: MountPlan, log: Logger): void {
 }
 
 function hint(step: PlanStep, code: string | undefined): string {
+  const known = planStepHint(step.op, code);
+  if (known !== '') return known;
   if (step.op === 'mount' && step.flags !== undefined && (step.flags & constants.MS_MOVE) !== 0 && code === 'EINVAL') {
     return '; the parent mount is shared: use --propagation rprivate or rslave';
   }
@@ -27,7 +29,6 @@ function hint(step: PlanStep, code: string | undefined): string {
   }
   if (step.op === 'mkdir' && (code === 'EACCES' || code === 'EROFS')) return `; ${step.path.replace(/\/[^/]*$/, '') || '/'} must be writable`;
   if (step.op === 'symlink' && code === 'EEXIST') return '; the directory changed while being copied up: try again';
-  if ((step.op === 'cloneTree' || step.op === 'moveTree') && code === 'ENOSYS') return '; this kernel lacks open_tree/move_mount (Linux 5.2 or later is needed)';
   return '';
 }
 

@@ -23,6 +23,8 @@ export function formatInfo(info: Info): string {
   }
   const pd = info.portDriver;
   if (pd) lines.push(`- Port Driver: ${pd.driver}`, `  - Supported protocols: [${pd.protos.join(' ')}]`);
+  const cu = info.copyUpDriver;
+  if (cu) lines.push(`- Copy-up Driver: ${cu.driver}`, ...cu.dirs.map((d) => `  - ${d.path}: ${d.driver}`));
   return lines.map((l) => `${l}\n`).join('');
 }
 

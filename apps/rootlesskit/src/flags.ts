@@ -11,8 +11,8 @@ const TRISTATE = ['auto', 'true', 'false'] as const;
 export const FLAGS = {
   debug: { type: 'boolean', default: false, describe: 'debug mode', group: 'Misc:' },
   'print-semver': { type: 'boolean', default: false, describe: 'print the version as semver', group: 'Misc:' },
-  'copy-up': { type: 'string', array: true, default: [], describe: 'mount a tmpfs over DIR and symlink its original entries, e.g. --copy-up=/etc (repeatable)', group: 'Mount:' },
-  'copy-up-mode': { type: 'string', choices: ['tmpfs+symlink'], default: 'tmpfs+symlink', describe: 'copy-up mode', group: 'Mount:' },
+  'copy-up': { type: 'string', array: true, default: [], describe: 'make DIR writable in the namespace (how: --copy-up-mode), e.g. --copy-up=/etc', group: 'Mount:' },
+  'copy-up-mode': { type: 'string', choices: ['tmpfs+symlink', 'overlayfs', 'auto'], default: 'tmpfs+symlink', describe: 'copy-up mode: tmpfs+symlink (upstream\'s), overlayfs (Linux >= 5.11; keeps relative symlinks), auto (overlayfs, else tmpfs+symlink, per directory)', group: 'Mount:' },
   propagation: { type: 'string', choices: PROPAGATIONS, default: 'rprivate', describe: 'mount propagation of / in the mount namespace', group: 'Mount:' },
   ...NET_FLAGS,
   ...BYPASS_FLAGS,

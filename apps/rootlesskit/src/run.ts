@@ -3,7 +3,7 @@
 // gate; its ID maps are written; it then runs its mount plan (propagation,
 // /proc, copy-up) natively and execs CMD. No Node process runs inside.
 import { RkError, inherited, rawCommand, rawEnv, shown, type Logger } from '@rk/cli';
-import { copyUpPlan, propagationSteps, type Propagation } from '@rk/copyup';
+import { copyUpDrivers, copyUpPlan, propagationSteps, resolveCopyUp, type CopyUpMode, type Propagation } from '@rk/copyup';
 import { computeIdMaps, writeIdMaps } from '@rk/idmap';
 import { Child, evacuateCgroup2, exitReason, forwardSignals, procPlan, resolveCommand, sysfsPlan, type NamespaceSet } from '@rk/namespaces';
 import { API_SOCK_FILE, StateDir } from '@rk/state';
@@ -36,7 +36,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
   let copyUp;
   const copyUpDirs = dockerCopyUp(cmd[0]!, a['copy-up'], log);
   try {
-    copyUp = copyUpPlan({ ...copyUpDirs, mode: 'tmpfs+symlink', propagation: a.propagation as Propagation });
+    copyUp = copyUpPlan({ ...copyUpDirs, mode: a['copy-up-mode'] as CopyUpMode, propagation: a.propagation as Propagation });
   } catch (e) {
     throw new RkError((e as Error).message, 1);
   }
@@ -177,6 +177,12 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
     child.release();
     await child.planDone;
     childLog.debug('mount plan done');
+    // what each copied-up dir got (with auto, the kernel decided), for --debug and /v1/info
+    const copyUpMode = a['copy-up-mode'] as CopyUpMode;
+    const copyUpInfo = copyUpDirs.dirs.length === 0 ? undefined : copyUpDrivers(resolveCopyUp({ dirs: copyUpDirs.dirs }).dirs.map((d) => d.path), copyUpMode, child.pid);
+    if (copyUpMode === 'auto') {
+      for (const d of copyUpInfo ?? []) childLog.debug(`--copy-up-mode=auto: ${d.path}: ${d.driver === 'overlayfs' ? 'overlayfs' : 'tmpfs+symlink (the kernel refused the overlay)'}`);
+    }
     // As upstream: child_pid and api.sock exist before CMD runs. The socket is
     // made natively (connections queue in its backlog); the HTTP server that
     // answers them is loaded when the first client connects, so a run that
@@ -202,6 +208,7 @@ export async function run(a: Args, cmd: string[], version: string, log: Logger, 
             childPID: child.pid,
             networkDriver: !net ? undefined : net.info.driver === 'none' ? { driver: 'none' } : { driver: net.info.driver, dns: net.info.dns, childIP: net.info.ip },
             portDriver: ports?.info(),
+            ...(copyUpInfo ? { copyUpDriver: { driver: copyUpMode, dirs: copyUpInfo } } : {}),
             ...(bypass ? { bypass: bypass.info() } : {}),
           }),
           ...(ports ? { ports } : {}),

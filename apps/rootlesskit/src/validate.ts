@@ -33,7 +33,7 @@ export function validate(a: Args, warn: (msg: string) => void): NetConfig | unde
   }
   if (a.reaper === 'true' && !a.pidns) throw new RkError('reaper requires --pidns (add --pidns or use --reaper=auto)');
   if ((a.propagation === 'rshared' || a.propagation === 'shared') && a['copy-up'].length > 0) {
-    throw new RkError(`propagation ${a.propagation} does not support copy-up driver tmpfs+symlink: use --propagation=rslave or drop --copy-up`);
+    throw new RkError(`propagation ${a.propagation} does not support copy-up driver ${a['copy-up-mode']}: use --propagation=rslave or drop --copy-up`);
   }
   if (a.bypass) {
     if (host || a.net === 'none') throw new RkError(`--bypass needs a network namespace with a driver: drop --bypass or use e.g. --net=builtin (not --net=${a.net})`);

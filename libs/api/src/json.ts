@@ -67,6 +67,13 @@ export function canonicalInfo(i: unknown): Info {
   if (net) out.networkDriver = net;
   const port = canonicalPort(o.portDriver);
   if (port) out.portDriver = port;
+  if (isObject(o.copyUpDriver)) {
+    const c = o.copyUpDriver;
+    out.copyUpDriver = {
+      driver: typeof c.driver === 'string' ? c.driver : '',
+      dirs: (Array.isArray(c.dirs) ? c.dirs : []).filter(isObject).map((d) => ({ path: String(d.path ?? ''), driver: String(d.driver ?? '') })),
+    };
+  }
   if (isObject(o.bypass)) {
     const b = o.bypass;
     out.bypass = {

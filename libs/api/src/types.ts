@@ -43,8 +43,19 @@ export interface Info {
   childPID: number;
   networkDriver?: NetworkDriverInfo;
   portDriver?: PortDriverInfo;
+  /**
+   * Ours (upstream's /v1/info has no such field; named like networkDriver and
+   * portDriver so it could adopt it): present with --copy-up. driver is the
+   * --copy-up-mode given; each dir says what it got (auto resolves per dir).
+   */
+  copyUpDriver?: CopyUpDriverInfo;
   /** Ours (not upstream's): present when --bypass is on, with the supervisor's counters. */
   bypass?: BypassInfo;
+}
+
+export interface CopyUpDriverInfo {
+  driver: string;
+  dirs: Array<{ path: string; driver: string }>;
 }
 
 /** Connections as the bypass supervisor counted them since start. */

@@ -12,6 +12,12 @@ export class PlanBuilder {
     return this;
   }
 
+  /** Adds every step of `other`, with its descriptions. */
+  append(other: PlanBuilder): this {
+    other.steps.forEach((s, i) => this.add(s, other.why[i]!));
+    return this;
+  }
+
   build(): MountPlan {
     const { steps, why } = this;
     return {

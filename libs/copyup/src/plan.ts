@@ -1,7 +1,9 @@
 import { PlanBuilder } from './builder.js';
 import { propagationSteps } from './propagation.js';
+import { overlaySteps } from './overlay.js';
+import { readMounts, submountsBelow } from './submounts.js';
 import { tmpfsSymlinkSteps } from './tmpfs-symlink.js';
-import type { CopyUpOptions, MountPlan } from './types.js';
+import { DEFAULT_COPY_UP_MODE, type CopyUpOptions, type MountPlan } from './types.js';
 import { resolveCopyUp } from './validate.js';
 
 /**
@@ -15,6 +17,11 @@ export function copyUpPlan(opts: CopyUpOptions): MountPlan {
   if (opts.propagation !== undefined) {
     for (const s of propagationSteps(opts.propagation)) b.add(s, `set the propagation of / to ${opts.propagation}`);
   }
-  for (const dir of dirs) tmpfsSymlinkSteps(b, dir, opts.emptyDirs ?? []);
+  const mode = opts.mode ?? DEFAULT_COPY_UP_MODE;
+  const mounts = mode === 'tmpfs+symlink' || dirs.length === 0 ? [] : (opts.mounts ?? readMounts());
+  for (const dir of dirs) {
+    if (mode === 'tmpfs+symlink') tmpfsSymlinkSteps(b, dir, opts.emptyDirs ?? []);
+    else overlaySteps(b, dir, submountsBelow(dir.path, mounts), opts.emptyDirs ?? [], mode === 'auto');
+  }
   return b.build();
 }

@@ -3,7 +3,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { RkError } from '@rk/cli';
-import { COPY_UP_MODES, PROPAGATIONS, type CopyUpOptions } from './types.js';
+import { COPY_UP_MODES, DEFAULT_COPY_UP_MODE, PROPAGATIONS, type CopyUpOptions } from './types.js';
 
 const USAGE = 2;
 
@@ -20,7 +20,7 @@ export function validateCopyUp(opts: CopyUpOptions): void {
 
 /** Validates and returns the directories to copy up (duplicates dropped). */
 export function resolveCopyUp(opts: CopyUpOptions): { dirs: CopyUpDir[] } {
-  const mode = opts.mode ?? 'tmpfs+symlink';
+  const mode = opts.mode ?? DEFAULT_COPY_UP_MODE;
   if (!COPY_UP_MODES.includes(mode)) {
     throw new RkError(`unknown --copy-up-mode ${String(mode)} (supported: ${COPY_UP_MODES.join(', ')})`, USAGE);
   }
@@ -42,7 +42,7 @@ export function resolveCopyUp(opts: CopyUpOptions): { dirs: CopyUpDir[] } {
     const cleaned = resolve(given);
     const path = realDir(cleaned, (why) => `--copy-up ${given}: ${why} (copy-up needs an existing directory)`);
     if (path === '/') {
-      throw new RkError(`--copy-up ${given}: the root directory cannot be copied up (a tmpfs over / would hide the whole system): copy up the directories below it, e.g. --copy-up=/etc`, USAGE);
+      throw new RkError(`--copy-up ${given}: the root directory cannot be copied up (a tmpfs or an overlay over / would hide the whole system): copy up the directories below it, e.g. --copy-up=/etc`, USAGE);
     }
     if (!dirs.some((d) => d.path === path)) dirs.push({ given, path });
   }

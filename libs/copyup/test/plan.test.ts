@@ -125,7 +125,7 @@ t.test('refusals: one line naming the fix, exit status 2', async (t) => {
   refuse({ dirs: ['./etc'] }, /must be absolute/, 'relative ./');
   refuse({ dirs: [dir], propagation: 'rshared' }, /^--propagation=rshared cannot be used with --copy-up/, 'rshared');
   refuse({ dirs: [dir], propagation: 'shared' }, /^--propagation=shared cannot be used with --copy-up/, 'shared');
-  refuse({ dirs: [dir], mode: 'overlayfs' as never }, /unknown --copy-up-mode overlayfs \(supported: tmpfs\+symlink\)/, 'mode');
+  refuse({ dirs: [dir], mode: 'bogus' as never }, /unknown --copy-up-mode bogus \(supported: tmpfs\+symlink, overlayfs, auto\)/, 'mode');
   for (const opts of [{ dirs: ['/'] }, { dirs: ['rel'] }]) {
     try {
       validateCopyUp(opts);
@@ -154,4 +154,21 @@ t.test('emptyDirs: an entry below a copied-up directory becomes an empty directo
     { op: 'mkdir', path: join(dir, 'docker'), mode: 0o711 },
   ], 'one mkdir each, after the symlinks; paths under other directories ignored');
   t.equal(s[s.length - 1]!.op, 'mkdir');
+});
+
+t.test('overlayfs: clone, overlay, mounts below put back on top; auto: a refused overlay skips to tmpfs+symlink', async (t) => {
+  const { dir } = tree(t);
+  const mounts = [{ target: dir, fstype: 'ext4' }, { target: `${dir}/ssh`, fstype: 'tmpfs' }, { target: `${dir}/ssh/x`, fstype: 'tmpfs' }];
+  const ov = copyUpPlan({ dirs: [dir], mode: 'overlayfs', mounts }).steps;
+  t.same(ov, [
+    { op: 'cloneTree', path: dir, slot: 0 },
+    { op: 'overlay', slot: 0, target: dir, mode: 0o750 },
+    { op: 'cloneFrom', from: 0, path: 'ssh', slot: 1 },
+    { op: 'moveTree', slot: 1, target: `${dir}/ssh` },
+  ], 'the outermost mount below is taken from the original tree (its own mounts come with it)');
+  const auto = copyUpPlan({ dirs: [dir], mode: 'auto', mounts }).steps;
+  const sym = copyUpPlan({ dirs: [dir], mode: 'tmpfs+symlink' }).steps;
+  t.match(auto[1], { op: 'overlay', elseSkip: 3 }, 'a refusal skips the put-back steps and the skip');
+  t.same(auto[4], { op: 'skip', count: sym.length }, 'the overlay branch skips the alternative');
+  t.same(auto.slice(5).map((s) => s.op), sym.map((s) => s.op), 'the alternative is tmpfs+symlink');
 });

@@ -4,6 +4,7 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { ReportKind, Stage, constants, spawn, watchChild, type Bytes, type InheritedSignals, type PlanStep } from '@rk/native';
 import { appArmorHint, explainUsernsFailure } from './diagnose.js';
 import { errnoName, signalName } from './errno.js';
+import { planStepHint } from './plan-hints.js';
 import { cloneFlags, type NamespaceSet } from './flags.js';
 
 export interface StartOptions {
@@ -187,9 +188,8 @@ function stageError(rec: number[], opts: StartOptions): RkError {
     default: {
       const what = opts.describeStep ? opts.describeStep(stage) : `step ${stage} of the mount plan`;
       const op = opts.plan?.[stage]?.op;
-      if (code === 'ENOSYS' && (op === 'cloneTree' || op === 'moveTree')) {
-        return new RkError(`${what}: ENOSYS: this kernel lacks open_tree/move_mount (Linux 5.2 or later is needed)`);
-      }
+      const fix = planStepHint(op, code);
+      if (fix !== '') return new RkError(`${what}: ${code}${fix}`);
       return new RkError(`${what}: ${code}${hint}`);
     }
   }

@@ -8,3 +8,4 @@ export { explainUsernsFailure, appArmorHint } from './diagnose.js';
 export { procPlan } from './proc.js';
 export { evacuateCgroup2, cgroup2Mount, ownCgroup2Path } from './cgroup.js';
 export { sysfsPlan } from './sysfs.js';
+export { planStepHint } from './plan-hints.js';

@@ -15,7 +15,17 @@ export type PlanStep =
   /** open_tree(path, OPEN_TREE_CLONE|AT_RECURSIVE): a detached copy of the mount tree at path, kept in `slot` (0..7). */
   | { op: 'cloneTree'; path: string; slot: number; optional?: boolean }
   /** move_mount the detached tree in `slot` onto target (closes the slot). */
-  | { op: 'moveTree'; slot: number; target: string; optional?: boolean };
+  | { op: 'moveTree'; slot: number; target: string; optional?: boolean }
+  /** open_tree(the detached tree in `from`, relative path, OPEN_TREE_CLONE|AT_RECURSIVE) into `slot`: a submount of that tree. */
+  | { op: 'cloneFrom'; from: number; path: string; slot: number; optional?: boolean }
+  /**
+   * An overlay on target: lower = the detached tree in `slot` (kept open),
+   * upper/work on a private tmpfs; the upper dir (the overlay's root) gets
+   * `mode`. With elseSkip, a refusal skips that many steps (an alternative) instead of failing.
+   */
+  | { op: 'overlay'; slot: number; target: string; mode: number; elseSkip?: number; optional?: boolean }
+  /** Skip the next `count` steps (the end of an alternative). */
+  | { op: 'skip'; count: number };
 
 /** A path, argv element or environment entry: a string (UTF-8) or raw bytes. */
 export type Bytes = string | Buffer;

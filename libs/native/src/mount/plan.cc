@@ -21,6 +21,17 @@
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
+#ifndef FSCONFIG_SET_FLAG
+#define FSCONFIG_SET_FLAG 0
+#define FSCONFIG_SET_STRING 1
+#define FSCONFIG_CMD_CREATE 6
+#endif
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
 
 namespace rk {
 
@@ -45,6 +56,9 @@ Plan ParsePlan(const Napi::Array& steps) {
     else if (op == "mkfile") s.op = StepOp::kMkfile;
     else if (op == "cloneTree") s.op = StepOp::kCloneTree;
     else if (op == "moveTree") s.op = StepOp::kMoveTree;
+    else if (op == "cloneFrom") s.op = StepOp::kCloneFrom;
+    else if (op == "overlay") s.op = StepOp::kOverlay;
+    else if (op == "skip") s.op = StepOp::kSkip;
     else throw Napi::TypeError::New(steps.Env(), "unknown plan op: " + op);
     s.source = Str(o, "source");
     s.target = Str(o, "target");
@@ -57,8 +71,16 @@ Plan ParsePlan(const Napi::Array& steps) {
     s.optional = o.Get("optional").ToBoolean();
     s.exist_ok = o.Get("existOk").ToBoolean();
     if (o.Get("slot").IsNumber()) s.slot = o.Get("slot").As<Napi::Number>().Int32Value();
-    if ((s.op == StepOp::kCloneTree || s.op == StepOp::kMoveTree) && (s.slot < 0 || s.slot >= kPlanSlots)) {
+    if (o.Get("from").IsNumber()) s.from = o.Get("from").As<Napi::Number>().Int32Value();
+    if (o.Get("count").IsNumber()) s.count = o.Get("count").As<Napi::Number>().Int32Value();
+    if (o.Get("elseSkip").IsNumber()) s.else_skip = o.Get("elseSkip").As<Napi::Number>().Int32Value();
+    bool slotted = s.op == StepOp::kCloneTree || s.op == StepOp::kMoveTree || s.op == StepOp::kCloneFrom || s.op == StepOp::kOverlay;
+    if ((slotted && (s.slot < 0 || s.slot >= kPlanSlots)) || (s.op == StepOp::kCloneFrom && (s.from < 0 || s.from >= kPlanSlots))) {
       throw Napi::RangeError::New(steps.Env(), "plan: slot must be 0.." + std::to_string(kPlanSlots - 1));
+    }
+    int skip = s.op == StepOp::kSkip ? s.count : s.else_skip;
+    if ((s.op == StepOp::kSkip && skip < 0) || (skip >= 0 && i + 1 + (uint32_t)skip > steps.Length())) {
+      throw Napi::RangeError::New(steps.Env(), "plan: step " + std::to_string(i) + " skips past the end of the plan");
     }
     plan.push_back(std::move(s));
   }
@@ -81,6 +103,54 @@ static int IfUp(const std::string& name) {
   }
   int err = errno;
   close(fd);
+  errno = err;
+  return r;
+}
+
+// "/proc/self/fd/<fd><rest>" into buf (no allocation: safe between fork and exec).
+static const char* FdPath(char* buf, size_t size, int fd, const char* rest) {
+  static const char kPrefix[] = "/proc/self/fd/";
+  char digits[12];
+  int n = 0;
+  unsigned v = (unsigned)fd;
+  do digits[n++] = (char)('0' + v % 10); while ((v /= 10) != 0 && n < 11);
+  size_t at = 0;
+  for (const char* p = kPrefix; *p && at + 1 < size; p++) buf[at++] = *p;
+  while (n > 0 && at + 1 < size) buf[at++] = digits[--n];
+  for (const char* p = rest; *p && at + 1 < size; p++) buf[at++] = *p;
+  buf[at] = 0;
+  return buf;
+}
+
+static int Fsconfig(int fd, unsigned cmd, const char* key, const char* value) {
+  return (int)syscall(SYS_fsconfig, fd, cmd, key, value, 0);
+}
+
+// The overlay of kOverlay. Returns 0 or -1 with errno; closes what it opened.
+static int Overlay(int lower, const Step& s) {
+  char path[64];
+  int tmpfs = -1, upper_mnt = -1, ovl = -1, ovl_mnt = -1, r = -1;
+  tmpfs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+  if (tmpfs < 0) goto out;
+  if (Fsconfig(tmpfs, FSCONFIG_SET_STRING, "mode", "0700") < 0 || Fsconfig(tmpfs, FSCONFIG_CMD_CREATE, nullptr, nullptr) < 0) goto out;
+  upper_mnt = (int)syscall(SYS_fsmount, tmpfs, FSMOUNT_CLOEXEC, 0);
+  if (upper_mnt < 0) goto out;
+  if (mkdirat(upper_mnt, "upper", s.mode) < 0 || fchmodat(upper_mnt, "upper", s.mode, 0) < 0 || mkdirat(upper_mnt, "work", 0700) < 0) goto out;
+  ovl = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+  if (ovl < 0) goto out;
+  if (Fsconfig(ovl, FSCONFIG_SET_STRING, "lowerdir", FdPath(path, sizeof path, lower, "")) < 0) goto out;
+  if (Fsconfig(ovl, FSCONFIG_SET_STRING, "upperdir", FdPath(path, sizeof path, upper_mnt, "/upper")) < 0) goto out;
+  if (Fsconfig(ovl, FSCONFIG_SET_STRING, "workdir", FdPath(path, sizeof path, upper_mnt, "/work")) < 0) goto out;
+  if (Fsconfig(ovl, FSCONFIG_SET_FLAG, "userxattr", nullptr) < 0) goto out;
+  if (Fsconfig(ovl, FSCONFIG_CMD_CREATE, nullptr, nullptr) < 0) goto out;
+  ovl_mnt = (int)syscall(SYS_fsmount, ovl, FSMOUNT_CLOEXEC, 0);
+  if (ovl_mnt < 0) goto out;
+  r = (int)syscall(SYS_move_mount, ovl_mnt, "", AT_FDCWD, s.target.c_str(), MOVE_MOUNT_F_EMPTY_PATH);
+out:
+  int err = errno;
+  for (int fd : {ovl_mnt, ovl, upper_mnt, tmpfs}) {
+    if (fd >= 0) close(fd);
+  }
   errno = err;
   return r;
 }
@@ -134,6 +204,29 @@ static int RunStep(const Step& s, int* slots) {
         slots[s.slot] = -1;
       }
       break;
+    case StepOp::kCloneFrom: {
+      if (slots[s.from] < 0) {
+        errno = EBADF;
+        r = -1;
+        break;
+      }
+      if (slots[s.slot] >= 0 && s.slot != s.from) close(slots[s.slot]);
+      int fd = (int)syscall(SYS_open_tree, slots[s.from], s.path.c_str(), OPEN_TREE_CLONE | AT_RECURSIVE | O_CLOEXEC);
+      if (fd >= 0 && s.slot == s.from) close(slots[s.slot]);
+      if (fd >= 0 || s.slot != s.from) slots[s.slot] = fd;
+      r = fd < 0 ? -1 : 0;
+      break;
+    }
+    case StepOp::kOverlay:
+      if (slots[s.slot] < 0) {
+        errno = EBADF;
+        r = -1;
+        break;
+      }
+      r = Overlay(slots[s.slot], s);
+      break;
+    case StepOp::kSkip:
+      break;
   }
   return r < 0 ? errno : 0;
 }
@@ -143,12 +236,19 @@ int RunPlan(const Plan& plan, int* failed) {
   for (int i = 0; i < kPlanSlots; i++) slots[i] = -1;
   int err = 0;
   for (size_t i = 0; i < plan.size(); i++) {
-    err = RunStep(plan[i], slots);
-    if (err != 0 && !plan[i].optional) {
+    const Step& s = plan[i];
+    err = RunStep(s, slots);
+    if (err != 0 && s.else_skip >= 0) {
+      i += (size_t)s.else_skip;
+      err = 0;
+      continue;
+    }
+    if (err != 0 && !s.optional) {
       *failed = (int)i;
       break;
     }
     err = 0;
+    if (s.op == StepOp::kSkip) i += (size_t)s.count;
   }
   for (int i = 0; i < kPlanSlots; i++) {
     if (slots[i] >= 0) close(slots[i]);
@@ -169,6 +269,9 @@ std::string DescribeStep(const Step& s) {
     case StepOp::kMkfile: return "create file " + s.path;
     case StepOp::kCloneTree: return "open_tree " + s.path;
     case StepOp::kMoveTree: return "move_mount onto " + s.target;
+    case StepOp::kCloneFrom: return "open_tree " + s.path + " of a detached tree";
+    case StepOp::kOverlay: return "mount overlay on " + s.target;
+    case StepOp::kSkip: return "skip " + std::to_string(s.count) + " steps";
   }
   return "?";
 }

@@ -12,7 +12,18 @@ namespace rk {
 // a detached copy of the mount tree at path, visible nowhere. kMoveTree:
 // move_mount the tree in `slot` onto target and close the slot. Together they
 // move a tree aside without a host-visible staging dir (Linux >= 5.2).
-enum class StepOp { kMount, kUmount, kMkdir, kRmdir, kSymlink, kIfUp, kUnlink, kMkfile, kCloneTree, kMoveTree };
+// kCloneFrom: open_tree(slots[from], path, OPEN_TREE_CLONE | AT_RECURSIVE)
+// into slot `slot`: the mount tree at the relative path inside a detached
+// tree (a submount, to attach again on top of an overlay).
+// kOverlay: an overlay on target whose lower layer is the detached tree in
+// `slot` (given as /proc/self/fd/N) and whose upper and work dirs live on a
+// private tmpfs made for it (fsopen/fsmount, never attached anywhere); the
+// upper dir, the overlay's root, gets `mode`. Mounted with userxattr (Linux
+// >= 5.11 mounts overlayfs in a user namespace). The slot stays open.
+// kSkip: skip the next `count` steps. A step with else_skip >= 0 that fails
+// skips the next else_skip steps instead of failing the plan (an
+// alternative); jumps only go forward, so a plan always ends.
+enum class StepOp { kMount, kUmount, kMkdir, kRmdir, kSymlink, kIfUp, kUnlink, kMkfile, kCloneTree, kMoveTree, kCloneFrom, kOverlay, kSkip };
 
 // Slots for detached mount trees during one RunPlan.
 constexpr int kPlanSlots = 8;
@@ -24,7 +35,10 @@ struct Step {
   unsigned mode = 0755;
   bool optional = false;  // failure is ignored
   bool exist_ok = false;  // mkdir: EEXIST is fine
-  int slot = 0;           // cloneTree/moveTree: 0..kPlanSlots-1
+  int slot = 0;           // cloneTree/moveTree/cloneFrom/overlay: 0..kPlanSlots-1
+  int from = 0;           // cloneFrom: the slot holding the detached tree
+  int count = 0;          // skip: how many steps
+  int else_skip = -1;     // >= 0: on failure, skip this many steps and go on
 };
 
 using Plan = std::vector<Step>;
