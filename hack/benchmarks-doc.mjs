@@ -54,6 +54,13 @@ const BENCHMARKS = [
     about: 'iperf3 from the host to a server inside the namespace through `--port-driver=builtin -p`: ours beside upstream rootlesskit\'s builtin driver, with loopback as the ceiling; TCP Gbit/s and UDP datagrams per second. Targets: TCP ≥ 1.3×, UDP ≥ 1.5× upstream, none reordered.',
     quickEnv: { ROUNDS: '1', SECONDS_PER_RUN: '2' },
   },
+  {
+    name: 'swarm',
+    script: 'hack/benchmark-swarm.sh',
+    title: 'Rootless Docker Swarm: overlay between two hosts',
+    about: 'iperf3 between a container on host A and one on host B over an attachable overlay network (two rootless dockerds on our rootlesskit, in two network namespaces joined by a veth; hack/swarm-lib.sh), beside iperf3 between the two hosts directly (the ceiling) and over a kernel VXLAN of the overlay\'s MTU made on the hosts (the encapsulation alone); interleaved rounds, medians; CPU of the busiest threads during the overlay runs. Needs root (it makes the hosts). Goal: overlay TCP ≥ 0.5× direct.',
+    quickEnv: { ROUNDS: '1', SECONDS_PER_RUN: '2', NETS: 'builtin' },
+  },
 ];
 
 function runScript(b) {
@@ -96,7 +103,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 function colour(label) {
   if (/^ours|^rk-portfwd|--net=builtin/i.test(label)) return '#2b7bb9';
   if (/upstream/i.test(label)) return '#e08a1e';
-  if (/loopback|node -e/i.test(label)) return '#8c8c8c';
+  if (/loopback|node -e|^direct/i.test(label)) return '#8c8c8c';
   return '#5aa25a'; // pasta, socat, other references
 }
 
@@ -196,7 +203,7 @@ Written by \`node hack/benchmarks-doc.mjs${quick ? ' --quick' : ''}\` from one r
 scripts; do not edit by hand. Each table puts ours beside the reference from the
 same run: on a shared or noisy machine compare the ratios, not the absolute
 numbers. Blue: ours; orange: upstream RootlessKit (Debian's Go build); green:
-other references (pasta, socat); grey: the ceiling (loopback) or the floor
+other references (pasta, socat, a kernel VXLAN); grey: the ceiling (loopback, direct) or the floor
 (\`node -e 0\`).${quick ? '\n\n**These are short runs, made to check the chain end to end, not final numbers.**' : ''}
 
 Machine: ${machine()}.
