@@ -7,18 +7,24 @@
 # hosts, users and daemons are hack/integration-swarm.sh's (hack/swarm-lib.sh:
 # two network namespaces of ours, 192.0.2.11 and 192.0.2.12, Debian's
 # dockerd-rootless.sh on our rootlesskit, 2377/7946/4789 published by the
-# builtin port driver). For each network driver in NETS, one swarm, and in it
-# ROUNDS interleaved rounds, each running every case once:
+# builtin port driver). For each case in CASES, one swarm, and in it ROUNDS
+# interleaved rounds, each running direct, kernel VXLAN and overlay once:
 #   TCP: iperf3 Gbit/s                      (goal: overlay >= 0.5x direct)
 #   UDP: iperf3 -u -b UDP_BW -l UDP_LEN, Gbit/s received and % lost
-# plus the CPU time of the threads of both hosts' rootlesskit trees and
-# containers during the overlay runs (what bounds the overlay).
+# and, mid-run, the CPU time of the threads of both hosts' rootlesskit trees
+# and of the processes in their user namespaces (dockerd, the containers):
+# what bounds the overlay.
+# A case is a --net driver (default MTU: dockerd-rootless.sh's 1500, the
+# overlay's 1450), or DRIVER-jumbo: --mtu=65520 and the overlay made with
+# `-o com.docker.network.driver.mtu=JUMBO_MTU` (VXLAN datagrams of up to 64 KiB
+# through the NAT engine and the relay, fragmented on the hosts' veth).
 #
 #   hack/benchmark-swarm.sh                 (as root: it makes the hosts)
-#   ROUNDS=1 SECONDS_PER_RUN=3 NETS=builtin hack/benchmark-swarm.sh
+#   ROUNDS=1 SECONDS_PER_RUN=3 CASES=builtin hack/benchmark-swarm.sh
 #
-# Only traffic between the two namespaces it makes; everything stopped and
-# removed at exit, Ctrl-C and failure included (integration-lib.sh's trap).
+# Only traffic between the two namespaces it makes (and 198.51.100.1/.2 on a
+# VXLAN between them); everything stopped and removed at exit, Ctrl-C and
+# failure included (integration-lib.sh's trap).
 source "$(dirname "$0")/integration-lib.sh"
 begin --as-root "$@"
 source "$RK_REPO/hack/swarm-lib.sh"
@@ -27,7 +33,8 @@ exec 3>&1 1>&2
 
 ROUNDS="${ROUNDS:-3}"
 SECS="${SECONDS_PER_RUN:-10}"
-NETS="${NETS:-builtin slirp4netns}"
+CASES="${CASES:-builtin slirp4netns builtin-jumbo}"
+JUMBO_MTU="${JUMBO_MTU:-64000}"
 UDP_BW="${UDP_BW:-10G}"
 UDP_LEN="${UDP_LEN:-1380}" # below the overlay's TCP MSS (1398): no fragment, no iperf3 warning
 VX_MTU=1450
@@ -36,7 +43,7 @@ for tool in iperf3 python3; do
 done
 IPERF3="$(command -v iperf3)"
 RES="$RK_TMP/results" # lines: NET CASE PROTO VALUE [LOST%]
-CPU="$RK_TMP/cpu"     # lines: NET PROTO THREAD SECONDS_OF_CPU RUN_SECONDS
+CPU="$RK_TMP/cpu"     # lines: CASE PROTO THREAD CPU_SECONDS WINDOW_SECONDS
 : >"$RES"
 : >"$CPU"
 
@@ -90,7 +97,9 @@ host_server_stop() {
 # `overlay_up`: the overlay, an iperf3 server in a container on A, a client
 # container on B; OV_IP is the server's overlay address once B reaches it.
 overlay_up() {
-  sdocker 0 network create -d overlay --attachable rk-ov >/dev/null || fail "$SWARM_NET: network create -d overlay: $(tail -5 "$(swarm_log 0)")"
+  local opts=()
+  [ -z "$SWARM_MTU" ] || opts=(-o "com.docker.network.driver.mtu=$JUMBO_MTU")
+  sdocker 0 network create -d overlay --attachable "${opts[@]}" rk-ov >/dev/null || fail "$SWARM_NET: network create -d overlay: $(tail -5 "$(swarm_log 0)")"
   sdocker 0 run -d --name iperf-a --network rk-ov "$SWARM_IMAGE" iperf3 -s >/dev/null || fail "$SWARM_NET: docker run on A: $(tail -5 "$(swarm_log 0)")"
   sdocker 1 run -d --name iperf-b --network rk-ov "$SWARM_IMAGE" sleep 100000 >/dev/null || fail "$SWARM_NET: docker run on B: $(tail -5 "$(swarm_log 1)")"
   OV_IP="$(sdocker 0 inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' iperf-a)"
@@ -106,13 +115,26 @@ overlay_up() {
 threads_ticks() {
   local i p
   for i in 0 1; do
-    for p in $(pids_of_tree "${SWARM_RK[$i]}") $(swarm_userns_pids "${SWARM_USERNS[$i]}"); do
-      echo "${SWARM_NAMES[$i]#swarm-} $p"
-    done
-  done | sort -u | python3 -c '
+    echo "${SWARM_NAMES[$i]#swarm-} ns ${SWARM_USERNS[$i]}"
+    for p in $(pids_of_tree "${SWARM_RK[$i]}"); do echo "${SWARM_NAMES[$i]#swarm-} pid $p"; done
+  done | python3 -c '
 import os, sys
+pids, ns = {}, {}
 for line in sys.stdin:
-    host, pid = line.split()
+    host, kind, v = (line.split() + [""])[:3]
+    if kind == "pid":
+        pids[v] = host
+    elif v:
+        ns[v] = host
+for d in os.listdir("/proc"):
+    if d.isdigit() and d not in pids:
+        try:
+            host = ns.get(os.readlink(f"/proc/{d}/ns/user"))
+        except OSError:
+            host = None
+        if host:
+            pids[d] = host
+for pid, host in pids.items():
     try:
         pcomm = open(f"/proc/{pid}/comm").read().strip()
         for tid in os.listdir(f"/proc/{pid}/task"):
@@ -124,94 +146,125 @@ for line in sys.stdin:
         pass'
 }
 
-# `measure NET CASE PROTO`: one iperf3 run; its result appended to RES (and,
-# for the overlay, the threads' CPU seconds to CPU).
+# `cpu_window CASE PROTO`: once the overlay run's client (iperf3 in host
+# B's user namespace) has run 1 s, the CPU seconds of each thread over
+# SECONDS_PER_RUN - 3 seconds, appended to CPU (nothing for runs shorter
+# than 5 s, or when the client does not show up within 20 s).
+cpu_window() {
+  local win=$((SECS - 3)) before n t0 t1
+  [ "$win" -ge 2 ] || return 0
+  for n in $(seq 1 100); do
+    threads_ticks | grep -q '^b:iperf3/' && break
+    [ "$n" -lt 100 ] || return 0
+    sleep 0.2
+  done
+  sleep 1
+  t0=$(date +%s%N)
+  before="$(threads_ticks)"
+  sleep "$win"
+  t1=$(date +%s%N)
+  echo "$1 $2 window 0 $(((t1 - t0) / 1000000))e-3" >>"$CPU"
+  join <(echo "$before" | sort) <(threads_ticks | sort) |
+    awk -v c="$1" -v proto="$2" -v hz="$(getconf CLK_TCK)" '$3 > $2 { print c, proto, $1, ($3 - $2) / hz, 0 }' >>"$CPU"
+}
+
+# `measure CASE WHAT PROTO`: one iperf3 run (WHAT: direct, vxlan, overlay);
+# its result appended to RES.
 measure() {
-  local net=$1 what=$2 proto=$3 args=(-t "$SECS" -J) out before=""
+  local c=$1 what=$2 proto=$3 args=(-t "$SECS" -J) out cpu_pid=""
   [ "$proto" = udp ] && args+=(-u -b "$UDP_BW" -l "$UDP_LEN")
   case "$what" in
     direct) out="$(timeout -s KILL $((SECS + 30)) nsenter --net="/run/netns/${SWARM_NS[1]}" "$IPERF3" -c "${SWARM_IPS[0]}" -p 5201 "${args[@]}" | iperf3_parse)" ;;
     vxlan) out="$(timeout -s KILL $((SECS + 30)) nsenter --net="/run/netns/${SWARM_NS[1]}" "$IPERF3" -c 198.51.100.1 -p 5201 "${args[@]}" | iperf3_parse)" ;;
     overlay)
-      before="$(threads_ticks)"
+      cpu_window "$c" "$proto" &
+      cpu_pid=$!
       out="$(T=$((SECS + 30)) sdocker 1 exec iperf-b iperf3 -c "$OV_IP" "${args[@]}" | iperf3_parse)"
-      join <(echo "$before" | sort) <(threads_ticks | sort) |
-        awk -v net="$net" -v proto="$proto" -v hz="$(getconf CLK_TCK)" -v s="$SECS" '$3 > $2 { print net, proto, $1, ($3 - $2) / hz, s }' >>"$CPU"
+      wait "$cpu_pid" || true
       ;;
   esac
-  echo "$net $what $proto $out" >>"$RES"
-  say "$net round $r: $what $proto: $out"
+  echo "$c $what $proto $out" >>"$RES"
+  say "$c round $r: $what $proto: $out"
 }
 
-run_net() {
-  local net=$1 what proto
-  say "== --net=$net"
-  swarm_start "$net"
+run_case() {
+  local c=$1 what proto
+  SWARM_MTU=""
+  case "$c" in *-jumbo) SWARM_MTU=65520 ;; esac
+  say "== $c: --net=${c%-jumbo}${SWARM_MTU:+ --mtu=$SWARM_MTU, overlay MTU $JUMBO_MTU}"
+  swarm_start "${c%-jumbo}"
   swarm_form
   overlay_up
   host_server_start
-  echo "$net mtu $OV_MTU" >>"$RES"
+  echo "$c mtu $OV_MTU" >>"$RES"
   for r in $(seq 1 "$ROUNDS"); do
     for what in direct vxlan overlay; do
-      for proto in tcp udp; do measure "$net" "$what" "$proto"; done
+      for proto in tcp udp; do measure "$c" "$what" "$proto"; done
     done
   done
   host_server_stop
   sdocker 1 rm -f iperf-b >/dev/null
   sdocker 0 rm -f iperf-a >/dev/null
-  swarm_stop || fail "$net: left after stopping the daemons:$SWARM_LEFT"
+  swarm_stop || fail "$c: left after stopping the daemons:$SWARM_LEFT"
 }
 
 swarm_setup
 swarm_image_tar "$IPERF3"
 vxlan_up
-for net in $NETS; do run_net "$net"; done
+for c in $CASES; do run_case "$c"; done
 
 python3 - "$RES" "$CPU" "$ROUNDS" "$SECS" "$UDP_BW" "$UDP_LEN" "$VX_MTU" <<'EOF' >&3
 import collections, statistics, sys
 res, cpu, rounds, secs, udp_bw, udp_len, vx_mtu = sys.argv[1:8]
-runs = collections.defaultdict(list)   # (net, case, proto) -> [(gbit, lost)]
+runs = collections.defaultdict(list)  # (case, what, proto) -> [(gbit, lost)]
 mtu = {}
-nets = []
+cases = []
 for line in open(res):
     f = line.split()
     if f[1] == "mtu":
         mtu[f[0]] = f[2]
-        nets.append(f[0])
-        continue
-    if f[3] == "err":
-        continue
-    runs[tuple(f[:3])].append((float(f[3]), float(f[4]) if len(f) > 4 else 0.0))
+        cases.append(f[0])
+    elif f[3] != "err":
+        runs[tuple(f[:3])].append((float(f[3]), float(f[4]) if len(f) > 4 else 0.0))
 med = lambda v: statistics.median(v) if v else float("nan")
-gb = lambda k: med([x[0] for x in runs[k]])
-lost = lambda k: med([x[1] for x in runs[k]])
-rows = []
-for net in nets:
-    d = (gb((net, "direct", "tcp")), gb((net, "direct", "udp")))
-    label = {"direct": f"direct A->B, hosts ({net} run)", "vxlan": f"kernel VXLAN A->B, MTU {vx_mtu} ({net} run)",
-             "overlay": f"ours: overlay, --net={net}"}
-    for case in ("direct", "vxlan", "overlay"):
-        t, u = gb((net, case, "tcp")), gb((net, case, "udp"))
-        rows.append((label[case], t, t / d[0], u, u / d[1], lost((net, case, "udp")),
-                     " ".join(f"{x[0]:.2f}" for x in runs[(net, case, "tcp")])))
-print(f"iperf3 host B -> host A, {rounds} interleaved rounds x {secs} s per driver, median:")
+def of(what, proto, case=None):
+    return [x for (c, w, p), v in runs.items() if w == what and p == proto and case in (None, c) for x in v]
+gb = lambda *k: med([x[0] for x in of(*k)])
+lost = lambda *k: med([x[1] for x in of(*k)])
+tcp_runs = lambda *k: " ".join(f"{x[0]:.2f}" for x in of(*k))
+def name(c):
+    net = c.removesuffix("-jumbo")
+    return f"ours: overlay, --net={net}" + (f", MTU {mtu[c]} (--mtu=65520)" if c.endswith("-jumbo") else "")
+# The references over all swarms' rounds; each overlay against the direct runs of its own swarm's rounds.
+rows = [("direct A->B, hosts' veth (MTU 1500)", "direct", None),
+        (f"kernel VXLAN A->B, MTU {vx_mtu}", "vxlan", None)]
+rows += [(name(c), "overlay", c) for c in cases]
+print(f"iperf3 host B -> host A, {rounds} interleaved rounds x {secs} s per swarm, median:")
 print()
-print(f"| {'path':<44} | TCP Gbit/s | x direct | UDP Gbit/s | x direct | UDP lost % | TCP runs")
-print(f"|{'-'*46}|------------|----------|------------|----------|------------|---------")
-for r in rows:
-    print(f"| {r[0]:<44} | {r[1]:10.2f} | {r[2]:8.2f} | {r[3]:10.2f} | {r[4]:8.2f} | {r[5]:10.1f} | {r[6]}")
+print(f"| {'path':<54} | TCP Gbit/s | x direct | UDP Gbit/s | x direct | UDP lost % | TCP runs")
+print(f"|{'-'*56}|------------|----------|------------|----------|------------|---------")
+for label, what, c in rows:
+    t, u = gb(what, "tcp", c), gb(what, "udp", c)
+    print(f"| {label:<54} | {t:10.2f} | {t / gb('direct', 'tcp', c):8.2f} | {u:10.2f} | {u / gb('direct', 'udp', c):8.2f} | "
+          f"{lost(what, 'udp', c):10.1f} | {tcp_runs(what, 'tcp', c)}")
 print()
-print(f"UDP: iperf3 -u -b {udp_bw} -l {udp_len}, Gbit/s received by the server. Overlay MTU in the containers: "
-      + ", ".join(f"{mtu[n]} (--net={n})" for n in nets) + "; goal: overlay TCP >= 0.50x direct.")
-# CPU: the busiest threads during the overlay runs, % of one core.
+print(f"UDP: iperf3 -u -b {udp_bw} -l {udp_len}, Gbit/s received by the server. An overlay's ratios are to the direct runs "
+      "of its own swarm's rounds (direct TCP medians: " + ", ".join(f"{c} {gb('direct', 'tcp', c):.2f}" for c in cases)
+      + "). Container MTU on the overlay: " + ", ".join(f"{mtu[c]} ({c})" for c in cases)
+      + ". Goal: overlay TCP >= 0.50x direct at the default MTU.")
+# The busiest threads mid-run (CPU seconds over the sampled windows), % of one core.
 busy = collections.defaultdict(lambda: collections.defaultdict(float))
+window = collections.defaultdict(float)
 for line in open(cpu):
-    net, proto, key, s, run = line.split()
-    host, proc, _ = key.split(":")
-    busy[(net, proto)][f"{host}:{proc}"] += float(s)
-for (net, proto), threads in busy.items():
-    per_run = int(rounds) * float(secs)
+    c, proto, key, s, win = line.split()
+    if key == "window":
+        window[(c, proto)] += float(win)
+    else:
+        host, rest = key.split(":", 1)
+        proc = rest.rsplit(":", 1)[0]
+        busy[(c, proto)][f"{host}:{proc}"] += float(s)
+for (c, proto), threads in busy.items():
     top = sorted(threads.items(), key=lambda kv: -kv[1])[:6]
-    print(f"CPU during overlay {proto.upper()} (--net={net}), % of a core, host:process/thread: "
-          + ", ".join(f"{k} {100 * v / per_run:.0f}" for k, v in top))
+    print(f"CPU mid-run, overlay {proto.upper()} ({c}), % of one core, host:process/thread: "
+          + ", ".join(f"{k} {100 * v / window[(c, proto)]:.0f}" for k, v in top))
 EOF
