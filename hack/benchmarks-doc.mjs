@@ -61,6 +61,13 @@ const BENCHMARKS = [
     about: 'iperf3 from inside the namespace to a server in a test-made "remote" network namespace (192.0.2.202, a veth from the host namespace), TCP and UDP (received Gbit/s) at MTU 1500 and 65520: `rootlesskit --bypass` beside the same client run on the host (the ceiling), ours without bypass and upstream rootlesskit + slirp4netns; and 10 000 blocking connect()+close() from a small C client. Needs root (it makes the namespaces; the commands run as the test user). Targets: bypass ≥ 0.9× the host for TCP and UDP, connects within 2× of the namespace path.',
     quickEnv: { DURATION: '1', ROUNDS: '1', CONNECTS: '1000' },
   },
+  {
+    name: 'swarm',
+    script: 'hack/benchmark-swarm.sh',
+    title: 'Rootless Docker Swarm: overlay between two hosts',
+    about: 'iperf3 between a container on host A and one on host B over an attachable overlay network (two rootless dockerds on our rootlesskit, in two network namespaces joined by a veth; hack/swarm-lib.sh), beside iperf3 between the two hosts directly (the ceiling) and over a kernel VXLAN of the overlay\'s MTU made on the hosts (the encapsulation alone); one swarm per case (--net=builtin and slirp4netns at dockerd-rootless.sh\'s default MTU, and builtin with --mtu=65520 and an overlay made with `-o com.docker.network.driver.mtu=64000`), interleaved rounds in each, medians; CPU of the busiest threads mid-run during the overlay runs. Needs root (it makes the hosts). Goal: overlay TCP ≥ 0.5× direct at the default MTU.',
+    quickEnv: { ROUNDS: '1', SECONDS_PER_RUN: '2', CASES: 'builtin' },
+  },
 ];
 
 function runScript(b) {
@@ -103,7 +110,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 function colour(label) {
   if (/^ours|^rk-portfwd|--net=builtin/i.test(label)) return '#2b7bb9';
   if (/upstream/i.test(label)) return '#e08a1e';
-  if (/loopback|node -e|ceiling/i.test(label)) return '#8c8c8c';
+  if (/loopback|node -e|ceiling|^direct/i.test(label)) return '#8c8c8c';
   return '#5aa25a'; // pasta, socat, other references
 }
 
@@ -203,7 +210,7 @@ Written by \`node hack/benchmarks-doc.mjs${quick ? ' --quick' : ''}\` from one r
 scripts; do not edit by hand. Each table puts ours beside the reference from the
 same run: on a shared or noisy machine compare the ratios, not the absolute
 numbers. Blue: ours; orange: upstream RootlessKit (Debian's Go build); green:
-other references (pasta, socat); grey: the ceiling (loopback) or the floor
+other references (pasta, socat, a kernel VXLAN); grey: the ceiling (loopback, direct) or the floor
 (\`node -e 0\`).${quick ? '\n\n**These are short runs, made to check the chain end to end, not final numbers.**' : ''}
 
 Machine: ${machine()}.

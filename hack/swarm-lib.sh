@@ -9,7 +9,7 @@
 #
 #   swarm_setup                 checks tools and users, makes the hosts, arms the clean-up
 #   swarm_image_tar EXTRA...    $RK_TMP/image.tar: busybox (+ the binaries EXTRA and their libraries)
-#   swarm_start NET             both daemons on --net=NET, each with the image imported as $SWARM_IMAGE
+#   swarm_start NET             both daemons on --net=NET (and --mtu=$SWARM_MTU when set), each with the image imported as $SWARM_IMAGE
 #   swarm_form                  swarm init on host A, join from host B; both nodes Ready
 #   sdocker I ARGS...           the docker CLI against host I's daemon (0 = A, 1 = B); T=SECONDS bounds it (120)
 #   swarm_stop                  swarm leave, SIGTERM to each rootlesskit (then SIGKILL), data removed
@@ -107,7 +107,8 @@ swarm_image_tar() {
 # `swarm_start NET`: host I's dockerd-rootless.sh, as its user, in its
 # namespace, with its own hostname (a UTS namespace: the two nodes differ),
 # its XDG_RUNTIME_DIR, HOME and data root in RK_TMP/NAME (mode 0700, owned by
-# the user), on --net=NET --port-driver=builtin.
+# the user), on --net=NET --port-driver=builtin (--mtu=SWARM_MTU when set;
+# otherwise dockerd-rootless.sh's 1500, its default for a named --net).
 swarm_start() {
   SWARM_NET=$1
   local i dir u log
@@ -123,7 +124,7 @@ swarm_start() {
       setpriv --reuid="$u" --regid="$u" --init-groups --reset-env -- \
       env PATH="$RK_TMP/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
       HOME="$dir/home" USER="$u" LOGNAME="$u" LANG=C.UTF-8 XDG_RUNTIME_DIR="$dir/xdg" \
-      DOCKERD_ROOTLESS_ROOTLESSKIT_NET="$SWARM_NET" DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=builtin \
+      DOCKERD_ROOTLESS_ROOTLESSKIT_NET="$SWARM_NET" DOCKERD_ROOTLESS_ROOTLESSKIT_MTU="${SWARM_MTU:-}" DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=builtin \
       DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS="$SWARM_RK_FLAGS" \
       "$SWARM_DOCKERD_ROOTLESS" --data-root "$dir/data" -H "unix://$dir/xdg/docker.sock" >"$log" 2>&1 &
     SWARM_RK[$i]=$!
