@@ -104,6 +104,6 @@ function describe(step: PlanStep | undefined): string {
     if (step.target === '/' && !step.fstype) return 'set mount propagation of /';
     return `mount ${step.fstype ?? step.source} on ${step.target}`;
   }
-  return `${step.op} ${'path' in step ? step.path : step.target}`;
+  return `${step.op} ${'path' in step ? step.path : 'target' in step ? step.target : ''}`.trimEnd();
 }
 

@@ -26,22 +26,23 @@ export function checkPublish(a: Args): void {
 
 /** The user namespace of pid and the detached network namespace its mount namespace holds. */
 function detachedNamespace(pid: number, netns: string) {
-  const ns = openNamespaces(pid, ['user']);
+  const ns = openNamespaces(pid, ['user', 'mnt']);
   let netFd: number;
   try {
     netFd = openAt(c.AT_FDCWD, `/proc/${pid}/root${netns}`, c.O_RDONLY);
   } catch (e) {
-    closeSync(ns.fds.user!);
-    closeSync(ns.pidfd);
+    for (const fd of [ns.fds.user!, ns.fds.mnt!, ns.pidfd]) closeSync(fd);
     throw new RkError(`cannot open the detached network namespace ${netns} of process ${pid}: ${(e as Error).message}`);
   }
   const fds = [ns.fds.user!, netFd];
   return {
     fds,
+    // A socket file target is looked up in the child's mount namespace.
+    mntFds: [ns.fds.user!, ns.fds.mnt!, netFd],
     pidfd: ns.pidfd,
     pid,
     close() {
-      for (const fd of [...fds, ns.pidfd]) closeSync(fd);
+      for (const fd of [...fds, ns.fds.mnt!, ns.pidfd]) closeSync(fd);
     },
   };
 }
