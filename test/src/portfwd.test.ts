@@ -234,7 +234,7 @@ t.test('--state-dir: DIR/api.sock serves the ports API (ours and upstream rootle
     t.match(again.stderr, `unknown id: ${tcpId}`);
   }
   const info = JSON.parse(runCtl(OUR_CTL, sock, ['info', '--json']).stdout);
-  t.strictSame(info.portDriver, { driver: 'builtin', protos: ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6'] });
+  t.strictSame(info.portDriver, { driver: 'builtin', protos: ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6', 'unix'] });
   t.equal(info.childPID, ns.pid);
 
   // bad input over the socket (as root: the file's mode does not stop us)

@@ -3,7 +3,7 @@
 import yargs from 'yargs';
 import { writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { PORT_SPEC_FORM } from '@rk/api';
+import { PORT_SPEC_FORM, UNIX_SPEC_FORM } from '@rk/api';
 import { VERSION } from '@rk/cli/options';
 import { FLAGS, SUBCOMMANDS, type CtlArgs, type SubcommandName } from './flags.js';
 import { yargsOptions } from '@rk/cli/fast';
@@ -70,7 +70,9 @@ export function fullParse(args: string[]): CtlArgs | undefined {
     .epilog(
       'Exit status: 0 on success, 1 when the API fails or cannot be reached, 2 on a usage error.\n' +
         `Port spec: ${PORT_SPEC_FORM}\n` +
-        '  PROTO: tcp, tcp4, tcp6, udp, udp4, udp6, sctp, sctp4 or sctp6; IPv6 addresses in brackets.',
+        '  PROTO: tcp, tcp4, tcp6, udp, udp4, udp6, sctp, sctp4 or sctp6; IPv6 addresses in brackets.\n' +
+        `  A socket file on either side (ours; builtin port driver): ${UNIX_SPEC_FORM}.\n` +
+        '  Options after PROTO (ours): ,proxy-protocol=v1|v2|none.',
     )
     .help('help')
     .alias('help', 'h')

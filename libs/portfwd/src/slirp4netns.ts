@@ -87,6 +87,7 @@ export class Slirp4netnsDriver implements PortDriver {
     return this.serial(async () => {
       if (spec.proto.endsWith('6')) throw new ApiError(400, `unsupported protocol ${JSON.stringify(spec.proto)}: slirp4netns forwards IPv4 only (use --port-driver=builtin for IPv6)`);
       validatePortSpec(spec, this.ports.values(), SLIRP4NETNS_PROTOS);
+      if (spec.proxyProtocol === 'v1' || spec.proxyProtocol === 'v2') throw new ApiError(400, 'proxy-protocol is not supported by the slirp4netns port driver (slirp4netns forwards by itself): use --port-driver=builtin');
       const slirpId = await this.forward(spec);
       // slirp4netns's id, as upstream; after a restart its ids start again at 1, ours go on.
       const id = Math.max(slirpId, this.lastId + 1);

@@ -47,7 +47,7 @@ t.test('builtin driver, targets on the host: ids, conflicts, removal, bytes', as
   await d.remove(1);
   await t.rejects(echoOnce(port, 'x'), { code: 'ECONNREFUSED' }, 'removed: nothing listens');
   await t.rejects(d.remove(1), new ApiError(400, 'unknown id: 1'));
-  t.strictSame(d.info(), { driver: 'builtin', protos: ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6'] });
+  t.strictSame(d.info(), { driver: 'builtin', protos: ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6', 'unix'] });
 });
 
 t.test('slirp4netns driver speaks add_hostfwd / remove_hostfwd', async (t) => {
