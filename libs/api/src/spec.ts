@@ -24,7 +24,10 @@ interface Part {
   bracketed: boolean;
 }
 
-function bad(spec: string, why: string, unix = false): RkError {
+/** True when the spec names proto unix (its errors then show the socket file forms). */
+const namesUnix = (spec: string) => spec.slice(spec.lastIndexOf('/') + 1).split(',')[0] === 'unix';
+
+function bad(spec: string, why: string, unix = namesUnix(spec)): RkError {
   return new RkError(
     `invalid port spec ${JSON.stringify(spec)}: ${why}; expected ` +
       (unix
@@ -41,6 +44,16 @@ export function socketPathProblem(path: string): string | undefined {
   if (path.includes('\0')) return 'a path cannot hold a NUL byte';
   const n = Buffer.byteLength(path);
   if (n > MAX_SOCKET_PATH) return `${path} has ${n} bytes, more than a socket path holds (${MAX_SOCKET_PATH}): use a shorter path`;
+  return undefined;
+}
+
+/**
+ * Why a port driver that forwards IP ports by itself (slirp4netns) cannot
+ * take spec: a socket file or a PROXY protocol header needs our relay.
+ */
+export function ipOnlyDriverProblem(spec: PortSpec, driver: string): string | undefined {
+  if (spec.proto === 'unix') return `proto unix (a socket file) is not supported by the ${driver} port driver, which forwards IP ports only: use --port-driver=builtin`;
+  if (spec.proxyProtocol === 'v1' || spec.proxyProtocol === 'v2') return `proxy-protocol is not supported by the ${driver} port driver (${driver} forwards by itself): use --port-driver=builtin`;
   return undefined;
 }
 
@@ -72,6 +85,7 @@ function parseUnix(s: string, body: string): PortSpec {
   if (parts.length >= 2 && isPathPart(parts[0]!)) {
     out.parentPath = path(s, parts[0]!);
     const rest = parts.slice(1);
+    if (rest.length > 1 && rest.some(isPathPart)) throw bad(s, 'at most two socket file paths (PARENTPATH:CHILDPATH)', true);
     if (rest.length === 1 && isPathPart(rest[0]!)) out.childPath = path(s, rest[0]!);
     else if (rest.length === 1) out.childPort = port(s, rest[0]!, 'child port');
     else if (rest.length === 2) {

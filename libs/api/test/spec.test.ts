@@ -1,6 +1,6 @@
 import t from 'tap';
 import { RkError } from '@rk/cli';
-import { ApiError, formatPortSpec, parsePortSpec, validatePortSpec, type PortStatus } from '../src/index.js';
+import { ApiError, formatPortSpec, ipOnlyDriverProblem, parsePortSpec, validatePortSpec, type PortStatus } from '../src/index.js';
 
 t.test('parsePortSpec: the forms users write', async (t) => {
   const cases: Array<[string, object]> = [
@@ -138,6 +138,8 @@ t.test('parsePortSpec: bad unix specs and options, one line each', async (t) => 
     [`/tmp/${'x'.repeat(110)}:80/unix`, /more than a socket path holds \(107\)/],
     ['/tmp/a.sock:1.2.3.4:5:80/unix', /too many/],
     ['1.2.3.4:5:6:/run/a.sock/unix', /too many/],
+    ['/a.sock:/b.sock:/c.sock/unix', /at most two socket file paths.*expected PARENTPATH/],
+    ['/a.sock:x/unix', /child port "x" is not a port number; expected PARENTPATH/],
     ['/tmp/a.sock:0/unix', /child port 0 is out of range/],
     ['8080:80/tcp,proxy-protocol=v3', /proxy-protocol=v3: give v1, v2 or none/],
     ['8080:80/tcp,proxy-protocol', /proxy-protocol=: give/],
@@ -185,4 +187,11 @@ t.test('validatePortSpec: unix specs and proxyProtocol (the API)', async (t) => 
   fails({ proto: 'unix', parentPath: '/tmp/e.sock', childPort: 2 }, /unsupported proto: "unix"/, ['tcp', 'udp']);
   fails({ proto: 'udp', parentPort: 5, childPort: 2, proxyProtocol: 'v1' }, /proxyProtocol applies to streams/);
   fails({ proto: 'tcp', parentPort: 5, childPort: 2, proxyProtocol: 'v9' }, /invalid proxyProtocol: "v9"/);
+});
+
+t.test('ipOnlyDriverProblem: what slirp4netns cannot forward', async (t) => {
+  t.match(ipOnlyDriverProblem(parsePortSpec('/tmp/a.sock:80/unix'), 'slirp4netns'), /proto unix \(a socket file\) is not supported by the slirp4netns port driver.*use --port-driver=builtin/);
+  t.match(ipOnlyDriverProblem(parsePortSpec('8080:80/tcp,proxy-protocol=v2'), 'slirp4netns'), /proxy-protocol is not supported.*use --port-driver=builtin/);
+  t.equal(ipOnlyDriverProblem(parsePortSpec('8080:80/tcp,proxy-protocol=none'), 'slirp4netns'), undefined);
+  t.equal(ipOnlyDriverProblem(parsePortSpec('8080:80/udp'), 'slirp4netns'), undefined);
 });
