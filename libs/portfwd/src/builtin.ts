@@ -12,7 +12,7 @@ import { listenError } from './errors.js';
 import { baseProto, listenPlan, type ListenAddr } from './listen.js';
 import type { TargetNamespace } from './namespace.js';
 import { labelRelayPort, sharedRelay, type RelayConfig } from './relay.js';
-import { socketFileProblem } from './socket-file.js';
+import { socketFileProblem, socketListenFix } from './socket-file.js';
 import { SourceIPRouting } from './source-ip.js';
 import { hostGatewayIP, targetIP } from './target.js';
 import type { PortDriver } from './types.js';
@@ -156,7 +156,10 @@ export class BuiltinDriver implements PortDriver {
     if (!result) {
       const code = (failure as NodeJS.ErrnoException).code;
       if (spec.parentPath && code === 'EADDRINUSE') throw new ApiError(400, `cannot forward ${formatPortSpec(spec)}: something was made at ${spec.parentPath} meanwhile (never followed nor replaced): remove it and add the port again`);
-      if (spec.parentPath) throw new ApiError(400, `cannot forward ${formatPortSpec(spec)}: cannot listen on ${spec.parentPath}: ${(failure as Error).message}`);
+      if (spec.parentPath) {
+        const fix = socketListenFix(spec.parentPath, code);
+        throw new ApiError(400, `cannot forward ${formatPortSpec(spec)}: cannot listen on ${spec.parentPath} (${code ?? (failure as Error).message})${fix ? `: ${fix}` : ''}`);
+      }
       throw listenError(failure, spec);
     }
     const from = spec.parentPath ?? (used as ListenAddr[]).map(listenDesc).join(', ');
