@@ -43,9 +43,10 @@ async function kitWithPorts(t: Test, state: string, specs: string[], inner: stri
 
 t.test('rootlesskit -p: a host socket file to a port inside, a host port to a socket file only inside, per-port proxy-protocol', async (t) => {
   const { dir, inner } = workDir();
-  const base = await freePorts(4);
+  const base = await freePorts(5);
   const state = join(dir, 'state');
   const kit = await kitWithPorts(t, state, [
+    `[::1]:${base + 4}:${inner}/srv.sock/unix`,
     `${dir}/app.sock:7900/unix`,
     `127.0.0.1:${base}:${inner}/srv.sock/unix`,
     `127.0.0.1:${base + 1}:7900/tcp,proxy-protocol=v1`,
@@ -58,6 +59,7 @@ t.test('rootlesskit -p: a host socket file to a port inside, a host port to a so
   t.ok(lstatSync(`${dir}/app.sock`).isSocket(), 'the host socket file is a socket');
   t.notOk(existsSync(`${inner}/srv.sock`), 'srv.sock does not exist on the host (only in the namespace\'s tmpfs)');
   t.equal(await ask(base, 'to-the-file'), 'none|to-the-file', 'host TCP port -> socket file inside the mount namespace: bytes both ways');
+  t.equal(await ask(base + 4, 'v6', '::1'), 'none|v6', 'the same from [::1]');
   t.match(await ask(base + 1, 'pp'), proxied('v1', '127.0.0.1', base + 1, 'pp'), 'proxy-protocol=v1: the backend reads the client\'s address in a v1 header');
   t.equal(await ask(base + 2, 'plain'), 'none|plain', 'the port without the option: no header on the same backend');
   t.match(await ask(base + 3, 'v2'), proxied('v2', '127.0.0.1', base + 3, 'v2'), 'proxy-protocol=v2 to a socket file inside: the client\'s address in a v2 header');
