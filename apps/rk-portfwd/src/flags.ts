@@ -13,7 +13,7 @@ export const FLAGS = {
     alias: 'p',
     default: [],
     describe:
-      'forward a port: [PARENTIP:]PARENTPORT[:CHILDIP]:CHILDPORT/PROTO (repeatable; "child" is the target side); ' +
+      'forward a port: [PARENTIP:]PARENTPORT[:CHILDIP]:CHILDPORT/PROTO ("child" is the target side); ' +
       'a socket file on either side with proto unix: /run/app.sock:80/unix, 2375:/run/docker.sock/unix; ' +
       'options after the proto: ,proxy-protocol=v1|v2|none',
   },

@@ -48,7 +48,10 @@ export function fullParse(args: string[]): CtlArgs | undefined {
         if (command === 'add-ports') {
           c = c
             .example(`${PROG} add-ports 127.0.0.1:8080:80/tcp`, 'host 127.0.0.1:8080 to port 80 inside')
-            .example(`${PROG} add-ports '[::1]:8080:80/tcp6'`, 'IPv6 addresses go in brackets');
+            .example(`${PROG} add-ports '[::1]:8080:80/tcp6'`, 'IPv6 addresses go in brackets')
+            .example(`${PROG} add-ports /tmp/web.sock:80/unix`, 'a socket file on the host to port 80 inside')
+            .example(`${PROG} add-ports 2375:/run/docker.sock/unix`, 'host port 2375 to a socket file inside')
+            .example(`${PROG} add-ports 8080:80/tcp,proxy-protocol=v2`, 'PROXY v2 header: the client address');
         }
         return c;
       },
