@@ -197,3 +197,31 @@ export function fdCount(pid: number): number {
   const r = run(['ls', `/proc/${pid}/fd`]);
   return r.stdout.split('\n').filter((l) => l !== '').length;
 }
+
+/** Connects to a socket file (a path) or a TCP port on host, sends data, half-closes; resolves with what came back, or the error code. */
+export function exchange(to: string | number, data: Buffer | string, host = '127.0.0.1'): Promise<Buffer | string> {
+  return new Promise((resolve) => {
+    const c = typeof to === 'string' ? connect(to) : connect(to, host);
+    const parts: Buffer[] = [];
+    c.on('connect', () => c.end(data));
+    c.on('data', (d) => parts.push(d));
+    c.on('close', () => resolve(Buffer.concat(parts)));
+    c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    c.setTimeout(20_000, () => c.destroy(Object.assign(new Error('ETIMEDOUT'), { code: 'ETIMEDOUT' })));
+  });
+}
+
+/** curl-less HTTP over a unix socket (the ports API): method, path, body -> status and text. */
+export function apiCall(sock: string, method: string, path: string, body?: string | Buffer): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, method, path, headers: body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.end(body);
+    else req.end();
+  });
+}

@@ -40,7 +40,7 @@ t.test('rootlesskit --net=none --port-driver=builtin -p: ports ready before chil
   t.equal(add.stdout, '4\n', 'add-ports at run time: ID 4');
   t.match((await tcpExchange(base + 2, '127.0.0.1')).toString(), /^127\.0\.0\.1 \d+\n$/);
   const info = JSON.parse(run(['rootlessctl', '--socket', sock, 'info', '--json']).stdout);
-  t.strictSame(info.portDriver, { driver: 'builtin', protos: ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6'] });
+  t.strictSame(info.portDriver, { driver: 'builtin', protos: ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6', 'unix'] });
 });
 
 t.test('rootlesskit refuses bad -p and builtin with --net=host, as upstream', async (t) => {

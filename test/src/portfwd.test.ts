@@ -5,11 +5,11 @@
 import t, { type Test } from 'tap';
 import { createSocket } from 'node:dgram';
 import { existsSync, statSync } from 'node:fs';
-import { createServer as createHttpServer, request } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { binDir, isRoot, noSubidUser, run, testUid, waitFor } from './harness.js';
-import { fdCount, freePort, waitListening, freePorts, httpGet, nsServers, pattern, portfwd, spawnTracked, tcpExchange, udpAsk } from './net-helpers.js';
+import { apiCall, fdCount, freePort, waitListening, freePorts, httpGet, nsServers, pattern, portfwd, spawnTracked, tcpExchange, udpAsk } from './net-helpers.js';
 
 const UPSTREAM_CTL = '/usr/bin/rootlessctl';
 const OUR_CTL = join(binDir, 'rootlessctl');
@@ -173,21 +173,6 @@ t.test('into a namespace (--netns-pid): TCP, HTTP, UDP, IPv6; the server sees a 
   t.equal(await p.exited, 0, 'rk-portfwd exits 0 when the namespace process is gone');
 });
 
-/** curl-less HTTP over a unix socket: method, path, body -> status and text. */
-function apiCall(sock: string, method: string, path: string, body?: string | Buffer): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.end(body);
-    else req.end();
-  });
-}
-
 function runCtl(ctl: string, sock: string, args: string[]) {
   return run([ctl, '--socket', sock, ...args]);
 }
@@ -234,7 +219,7 @@ t.test('--state-dir: DIR/api.sock serves the ports API (ours and upstream rootle
     t.match(again.stderr, `unknown id: ${tcpId}`);
   }
   const info = JSON.parse(runCtl(OUR_CTL, sock, ['info', '--json']).stdout);
-  t.strictSame(info.portDriver, { driver: 'builtin', protos: ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6'] });
+  t.strictSame(info.portDriver, { driver: 'builtin', protos: ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6', 'unix'] });
   t.equal(info.childPID, ns.pid);
 
   // bad input over the socket (as root: the file's mode does not stop us)

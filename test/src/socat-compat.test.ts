@@ -8,7 +8,7 @@ import { chmodSync, existsSync, lstatSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { attackerUser, isRoot, needsRoot, run, tempDir, waitFor } from './harness.js';
-import { fdCount, freePort, pattern, spawnTracked, type Proc } from './net-helpers.js';
+import { exchange, fdCount, freePort, pattern, spawnTracked, type Proc } from './net-helpers.js';
 
 const haveSocat = existsSync('/usr/bin/socat');
 const TOOLS = ['socat', 'rk-portfwd'] as const;
@@ -26,18 +26,6 @@ async function recorder(t: Test, where: string | number): Promise<Server> {
   if (typeof where === 'string') chmodSync(where, 0o777);
   t.teardown(() => new Promise((r) => s.close(r)));
   return s;
-}
-
-/** Sends data, half-closes, resolves with what came back (or the error code). */
-function exchange(to: string | number, data: Buffer): Promise<Buffer | string> {
-  return new Promise((resolve) => {
-    const c = typeof to === 'string' ? connect(to) : connect(to, '127.0.0.1');
-    const parts: Buffer[] = [];
-    c.on('connect', () => c.end(data));
-    c.on('data', (d) => parts.push(d));
-    c.on('close', () => resolve(Buffer.concat(parts)));
-    c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-  });
 }
 
 function listening(where: string | number): Promise<void> {

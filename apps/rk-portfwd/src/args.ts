@@ -19,11 +19,20 @@ threads with splice(2), never through JavaScript. "tcp" listens on IPv4 and IPv6
 "tcp4"/"tcp6" on one only. Into a namespace, the server inside sees the client's
 real address (TCP and UDP), except for clients on the loopback.
 
+A socket file on either side (PROTO unix, absolute paths without ":"):
+PARENTPATH:[CHILDIP:]CHILDPORT/unix listens on a socket file on this host;
+[PARENTIP:]PARENTPORT:CHILDPATH/unix connects to a socket file as the
+namespace's mount namespace sees it (PARENTPATH:CHILDPATH/unix: both). The
+socket file is made fresh (never over an existing file) and removed with the
+port. Options after PROTO: ,proxy-protocol=v1|v2|none (this port's PROXY
+protocol header, over --proxy-protocol), e.g. 8080:80/tcp,proxy-protocol=v2.
+
 ADDRESS1 ADDRESS2 are socat addresses: listen on ADDRESS1 (TCP-LISTEN,
 TCP4-LISTEN, TCP6-LISTEN, UDP-LISTEN, UDP-RECVFROM, UNIX-LISTEN, ABSTRACT-LISTEN)
 and connect each client to ADDRESS2 (TCP, TCP4, TCP6, UDP, UDP-SENDTO,
 UNIX-CONNECT, UNIX-CLIENT, ABSTRACT-CONNECT); options on ADDRESS1: fork,
-reuseaddr, bind=, range=, max-children=, mode=, user=, group=, unlink-early.
+reuseaddr, bind=, range=, max-children=, mode=, user=, group=, unlink-early,
+proxy-protocol=v1|v2|none (ours: over --proxy-protocol).
 Without fork, one connection is served and rk-portfwd exits (as socat). With
 --netns-pid/--state-dir, ADDRESS2 is inside the namespace (a socket file path
 as its mount namespace sees it). -d, -dd: --debug; -T N: --idle-timeout N.

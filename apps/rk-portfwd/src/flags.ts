@@ -12,7 +12,10 @@ export const FLAGS = {
     array: true,
     alias: 'p',
     default: [],
-    describe: 'forward a port: [PARENTIP:]PARENTPORT[:CHILDIP]:CHILDPORT/PROTO (repeatable; "child" is the target side)',
+    describe:
+      'forward a port: [PARENTIP:]PARENTPORT[:CHILDIP]:CHILDPORT/PROTO ("child" is the target side); ' +
+      'a socket file on either side with proto unix: /run/app.sock:80/unix, 2375:/run/docker.sock/unix; ' +
+      'options after the proto: ,proxy-protocol=v1|v2|none',
   },
   'netns-pid': { type: 'string', describe: 'targets are inside the network namespace of process PID (entered with its user namespace)' },
   'state-dir': { type: 'string', describe: 'targets are inside the namespaces of DIR/child_pid; serve DIR/api.sock (the ports API) while running' },
@@ -27,7 +30,7 @@ export const FLAGS = {
   'udp-timeout': { type: 'number', default: 90, describe: 'seconds without a datagram after which a UDP flow (one client address) that got a reply ends (one that never did: 5 s; at most 1024 flows per port)' },
   'idle-timeout': { type: 'number', default: 0, describe: 'seconds without a byte either way after which a TCP/UNIX connection is closed (0: never; socat -T)' },
   'max-connections': { type: 'number', default: 0, describe: 'TCP/UNIX connections per port at once (0: 4096, the relay\'s cap); more are reset with one log line (socat max-children=)' },
-  'proxy-protocol': { type: 'string', choices: PROXY_VERSIONS, describe: 'write a PROXY protocol header (v1 text, v2 binary) to the target before the client\'s bytes, so the server sees the client (TCP/UNIX)' },
+  'proxy-protocol': { type: 'string', choices: PROXY_VERSIONS, describe: 'write a PROXY protocol header (v1 text, v2 binary) to the target before the client\'s bytes, so the server sees the client (TCP/UNIX); the default for every port, a port\'s own ,proxy-protocol= wins' },
   threads: { type: 'number', default: 0, describe: 'relay threads (0: one per CPU, at most 4)' },
 } as const satisfies FlagTable;
 

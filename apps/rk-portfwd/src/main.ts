@@ -1,7 +1,7 @@
 // rk-portfwd: forward ports host to host, into a namespace, or through
 // slirp4netns's API; serve the ports API of a state dir.
 import { Logger, RkError, runMain } from '@rk/cli';
-import { parsePortSpec } from '@rk/api';
+import { ipOnlyDriverProblem, parsePortSpec } from '@rk/api';
 import { BUILTIN_PROTOS, SLIRP4NETNS_PROTOS, SocatSyntaxError, parseSocatForward } from '@rk/portfwd';
 import { parsePortfwdArgs } from './args.js';
 import { runPortfwd } from './run.js';
@@ -31,6 +31,8 @@ runMain(log, async () => {
     } catch (e) {
       throw new RkError(`${(e as Error).message} (see rk-portfwd --help)`, 2);
     }
+    const ipOnly = a['port-driver'] === 'slirp4netns' ? ipOnlyDriverProblem(spec, 'slirp4netns') : undefined;
+    if (ipOnly) throw new RkError(`port spec ${JSON.stringify(s)}: ${ipOnly}`, 2);
     if (!protos.includes(spec.proto)) {
       throw new RkError(`port spec ${JSON.stringify(s)}: proto ${spec.proto} is not supported by the ${a['port-driver']} port driver (use one of ${protos.join(', ')})`, 2);
     }

@@ -2,7 +2,7 @@
 // (yargs-parser), the full yargs parser (help, --version, usage errors) and
 // the bash completion (hack/completion.mjs reads FLAGS and SUBCOMMANDS).
 import type { FlagTable } from '@rk/cli/fast';
-import { PORT_SPEC_FORM } from '@rk/api';
+import { PORT_SPEC_FORM, UNIX_SPEC_FORM } from '@rk/api';
 
 /** Global flags: before the subcommand (as upstream) or after it. */
 export const FLAGS = {
@@ -35,7 +35,7 @@ export const SUBCOMMANDS = {
     describe: 'Add ports',
     flags: { json: { type: 'boolean', default: false, describe: 'print each new port as JSON instead of its ID' } },
     positional: 'spec',
-    positionalDescribe: PORT_SPEC_FORM,
+    positionalDescribe: `${PORT_SPEC_FORM}[,proxy-protocol=v1|v2|none], or with a socket file (proto unix, builtin port driver) ${UNIX_SPEC_FORM}`,
   },
   'remove-ports': {
     describe: 'Remove ports',

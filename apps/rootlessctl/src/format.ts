@@ -32,7 +32,10 @@ export function formatPorts(ports: PortStatus[]): string {
   const rows = [['ID', 'PROTO', 'PARENTIP', 'PARENTPORT', 'CHILDIP', 'CHILDPORT']];
   for (const p of ports) {
     const s = p.spec;
-    rows.push([String(p.id), s.proto ?? '', s.parentIP ?? '', String(s.parentPort ?? 0), s.childIP ?? '', String(s.childPort ?? 0)]);
+    // A socket file (proto unix) shows in its side's IP column, its port column empty.
+    const parent = s.parentPath ? [s.parentPath, ''] : [s.parentIP ?? '', String(s.parentPort ?? 0)];
+    const child = s.childPath ? [s.childPath, ''] : [s.childIP ?? '', String(s.childPort ?? 0)];
+    rows.push([String(p.id), s.proto ?? '', ...parent, ...child]);
   }
   return formatTable(rows);
 }

@@ -3,7 +3,7 @@
 import yargs from 'yargs';
 import { writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { PORT_SPEC_FORM } from '@rk/api';
+import { PORT_SPEC_FORM, UNIX_SPEC_FORM } from '@rk/api';
 import { VERSION } from '@rk/cli/options';
 import { FLAGS, SUBCOMMANDS, type CtlArgs, type SubcommandName } from './flags.js';
 import { yargsOptions } from '@rk/cli/fast';
@@ -48,7 +48,10 @@ export function fullParse(args: string[]): CtlArgs | undefined {
         if (command === 'add-ports') {
           c = c
             .example(`${PROG} add-ports 127.0.0.1:8080:80/tcp`, 'host 127.0.0.1:8080 to port 80 inside')
-            .example(`${PROG} add-ports '[::1]:8080:80/tcp6'`, 'IPv6 addresses go in brackets');
+            .example(`${PROG} add-ports '[::1]:8080:80/tcp6'`, 'IPv6 addresses go in brackets')
+            .example(`${PROG} add-ports /tmp/web.sock:80/unix`, 'a socket file on the host to port 80 inside')
+            .example(`${PROG} add-ports 2375:/run/docker.sock/unix`, 'host port 2375 to a socket file inside')
+            .example(`${PROG} add-ports 8080:80/tcp,proxy-protocol=v2`, 'PROXY v2 header: the client address');
         }
         return c;
       },
@@ -70,7 +73,9 @@ export function fullParse(args: string[]): CtlArgs | undefined {
     .epilog(
       'Exit status: 0 on success, 1 when the API fails or cannot be reached, 2 on a usage error.\n' +
         `Port spec: ${PORT_SPEC_FORM}\n` +
-        '  PROTO: tcp, tcp4, tcp6, udp, udp4, udp6, sctp, sctp4 or sctp6; IPv6 addresses in brackets.',
+        '  PROTO: tcp, tcp4, tcp6, udp, udp4, udp6, sctp, sctp4 or sctp6; IPv6 addresses in brackets.\n' +
+        `  A socket file on either side (ours; builtin port driver): ${UNIX_SPEC_FORM}.\n` +
+        '  Options after PROTO (ours): ,proxy-protocol=v1|v2|none.',
     )
     .help('help')
     .alias('help', 'h')

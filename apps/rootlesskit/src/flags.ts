@@ -17,7 +17,7 @@ export const FLAGS = {
   ...NET_FLAGS,
   ...BYPASS_FLAGS,
   'port-driver': { type: 'string', choices: PORT_DRIVERS, default: 'none', describe: 'port driver for non-host network', group: 'Port:' },
-  publish: { type: 'string', array: true, alias: 'p', default: [], describe: 'publish a port, e.g. 127.0.0.1:8080:80/tcp (repeatable)', group: 'Port:' },
+  publish: { type: 'string', array: true, alias: 'p', default: [], describe: 'publish a port, e.g. 127.0.0.1:8080:80/tcp; a socket file on either side with proto unix (/run/app.sock:80/unix, 2375:/run/docker.sock/unix); ,proxy-protocol=v1|v2 after the proto (both: --port-driver=builtin)', group: 'Port:' },
   'source-ip-transparent': { type: 'boolean', default: true, describe: 'builtin port driver: the server inside sees the real client address (TCP and UDP)', group: 'Port:' },
   pidns: { type: 'boolean', default: false, describe: 'create a PID namespace (with a fresh /proc)', group: 'Process:' },
   cgroupns: { type: 'boolean', default: false, describe: 'create a cgroup namespace', group: 'Process:' },

@@ -7,20 +7,23 @@
 //   implicit: pasta forwards by itself; none: no driver.
 import { closeSync } from 'node:fs';
 import { RkError, type Logger } from '@rk/cli';
-import { parsePortSpec } from '@rk/api/spec';
+import { ipOnlyDriverProblem, parsePortSpec } from '@rk/api/spec';
 import { constants as c, openAt, openNamespaces } from '@rk/native';
 import type { StartedNetwork } from '@rk/net';
 import type { PortDriver } from '@rk/portfwd';
 import type { Args } from './flags.js';
 
-/** Parses every -p (as upstream: a bad one is a flag error, exit 1). */
+/** Parses every -p (as upstream: a bad one is a flag error, exit 1), and what the port driver cannot do, before anything starts. */
 export function checkPublish(a: Args): void {
   for (const s of a.publish) {
+    let spec;
     try {
-      parsePortSpec(s);
+      spec = parsePortSpec(s);
     } catch (e) {
       throw new RkError((e as Error).message, 1);
     }
+    const ipOnly = a['port-driver'] === 'slirp4netns' ? ipOnlyDriverProblem(spec, 'slirp4netns') : undefined;
+    if (ipOnly) throw new RkError(`-p ${s}: ${ipOnly}`, 1);
   }
 }
 

@@ -17,7 +17,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
-/** PortSpec with fields in wire order (proto, parentIP, parentPort, childPort, childIP); empty ones left out. */
+/** PortSpec with fields in wire order (proto, parentIP, parentPort, childPort, childIP, then ours); empty ones left out. */
 export function canonicalSpec(s: unknown): PortSpec {
   const o = isObject(s) ? s : {};
   const out: Record<string, unknown> = {};
@@ -26,6 +26,10 @@ export function canonicalSpec(s: unknown): PortSpec {
   if (int(o.parentPort)) out.parentPort = o.parentPort;
   if (int(o.childPort)) out.childPort = o.childPort;
   if (str(o.childIP)) out.childIP = o.childIP;
+  // ours, after upstream's fields (left out when empty, so upstream's specs read the same)
+  if (str(o.parentPath)) out.parentPath = o.parentPath;
+  if (str(o.childPath)) out.childPath = o.childPath;
+  if (str(o.proxyProtocol)) out.proxyProtocol = o.proxyProtocol;
   // The interface wants numbers: a missing port reads as 0 but is not written.
   return out as unknown as PortSpec;
 }

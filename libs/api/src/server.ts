@@ -85,7 +85,7 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-const SPEC_FIELDS = ['proto', 'parentIP', 'parentPort', 'childIP', 'childPort'] as const;
+const SPEC_FIELDS = ['proto', 'parentIP', 'parentPort', 'childIP', 'childPort', 'parentPath', 'childPath', 'proxyProtocol'] as const;
 type SpecField = (typeof SPEC_FIELDS)[number];
 const NUMERIC = new Set<SpecField>(['parentPort', 'childPort']);
 
@@ -123,6 +123,9 @@ export function decodePortSpec(text: string): PortSpec {
     childPort: (out.childPort as number | undefined) ?? 0,
     ...(out.parentIP !== undefined ? { parentIP: out.parentIP as string } : {}),
     ...(out.childIP !== undefined ? { childIP: out.childIP as string } : {}),
+    ...(out.parentPath !== undefined ? { parentPath: out.parentPath as string } : {}),
+    ...(out.childPath !== undefined ? { childPath: out.childPath as string } : {}),
+    ...(out.proxyProtocol !== undefined ? { proxyProtocol: out.proxyProtocol as string } : {}),
   };
 }
 

@@ -4,9 +4,15 @@
 /** REST API version this implementation speaks. */
 export const API_VERSION = '1.1.1';
 
-/** One forwarded port: PARENTIP:PARENTPORT on the host → CHILDIP:CHILDPORT in the namespace. */
+/**
+ * One forwarded port: PARENTIP:PARENTPORT on the host → CHILDIP:CHILDPORT in the namespace.
+ * Ours beside upstream's fields (upstream's clients ignore them): proto "unix" with
+ * parentPath (a socket file on the host, instead of parentIP/parentPort) and/or
+ * childPath (a socket file in the namespace's mount namespace, instead of
+ * childIP/childPort); proxyProtocol for one port.
+ */
 export interface PortSpec {
-  /** tcp, tcp4, tcp6, udp, udp4, udp6, sctp, sctp4 or sctp6 */
+  /** tcp, tcp4, tcp6, udp, udp4, udp6, sctp, sctp4, sctp6, or unix (a socket file on one side or both) */
   proto: string;
   /** host address to listen on; absent means all addresses */
   parentIP?: string;
@@ -14,6 +20,12 @@ export interface PortSpec {
   /** address inside the namespace; absent means the port driver's default */
   childIP?: string;
   childPort: number;
+  /** proto unix: the socket file to listen on, on the host (absolute path). */
+  parentPath?: string;
+  /** proto unix: the socket file to connect to, in the namespace's mount namespace (absolute path). */
+  childPath?: string;
+  /** Streams: "v1" or "v2" writes the PROXY protocol header to the target; "none" overrides the process default. */
+  proxyProtocol?: string;
 }
 
 /** A port the port driver has set up, with the id to remove it by. */

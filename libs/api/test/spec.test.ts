@@ -1,6 +1,6 @@
 import t from 'tap';
 import { RkError } from '@rk/cli';
-import { ApiError, formatPortSpec, parsePortSpec, validatePortSpec, type PortStatus } from '../src/index.js';
+import { ApiError, formatPortSpec, ipOnlyDriverProblem, parsePortSpec, validatePortSpec, type PortStatus } from '../src/index.js';
 
 t.test('parsePortSpec: the forms users write', async (t) => {
   const cases: Array<[string, object]> = [
@@ -109,4 +109,89 @@ t.test('validatePortSpec', async (t) => {
   ok({ proto: 'tcp6', parentIP: '::', childIP: '127.0.0.1', parentPort: 2, childPort: 1 });
   ok({ proto: 'tcp4', parentIP: '0.0.0.0', childIP: '::1', parentPort: 3, childPort: 1 });
   ok({ proto: 'udp6', parentIP: '0.0.0.0', parentPort: 4, childPort: 1 });
+});
+
+t.test('parsePortSpec: proto unix, a socket file on either side', async (t) => {
+  const cases: Array<[string, object]> = [
+    ['/run/user/1000/web.sock:80/unix', { proto: 'unix', parentPort: 0, childPort: 80, parentPath: '/run/user/1000/web.sock' }],
+    ['/tmp/a.sock:10.0.2.100:80/unix', { proto: 'unix', parentPort: 0, childPort: 80, parentPath: '/tmp/a.sock', childIP: '10.0.2.100' }],
+    ['/tmp/a.sock:[::1]:80/unix', { proto: 'unix', parentPort: 0, childPort: 80, parentPath: '/tmp/a.sock', childIP: '::1' }],
+    ['2375:/run/docker.sock/unix', { proto: 'unix', parentPort: 2375, childPort: 0, childPath: '/run/docker.sock' }],
+    ['127.0.0.1:2375:/run/docker.sock/unix', { proto: 'unix', parentPort: 2375, childPort: 0, childPath: '/run/docker.sock', parentIP: '127.0.0.1' }],
+    ['[::1]:2375:/run/docker.sock/unix', { proto: 'unix', parentPort: 2375, childPort: 0, childPath: '/run/docker.sock', parentIP: '::1' }],
+    ['/tmp/host.sock:/run/in.sock/unix', { proto: 'unix', parentPort: 0, childPort: 0, parentPath: '/tmp/host.sock', childPath: '/run/in.sock' }],
+    ['/tmp/a,b.sock:80/unix,proxy-protocol=v1', { proto: 'unix', parentPort: 0, childPort: 80, parentPath: '/tmp/a,b.sock', proxyProtocol: 'v1' }],
+    ['8080:80/tcp,proxy-protocol=v2', { proto: 'tcp', parentPort: 8080, childPort: 80, proxyProtocol: 'v2' }],
+    ['127.0.0.1:8080:80/tcp4,proxy-protocol=none', { proto: 'tcp4', parentIP: '127.0.0.1', parentPort: 8080, childPort: 80, proxyProtocol: 'none' }],
+  ];
+  for (const [text, want] of cases) {
+    t.strictSame(parsePortSpec(text), want, text);
+    t.equal(formatPortSpec(parsePortSpec(text)), text, `${text}: formats back`);
+  }
+});
+
+t.test('parsePortSpec: bad unix specs and options, one line each', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['8080:80/unix', /needs an absolute socket file path.*expected PARENTPATH/],
+    ['run/a.sock:80/unix', /needs an absolute socket file path/],
+    ['/tmp/dir/:80/unix', /names a directory/],
+    [`/tmp/${'x'.repeat(110)}:80/unix`, /more than a socket path holds \(107\)/],
+    ['/tmp/a.sock:1.2.3.4:5:80/unix', /too many/],
+    ['1.2.3.4:5:6:/run/a.sock/unix', /too many/],
+    ['/a.sock:/b.sock:/c.sock/unix', /at most two socket file paths.*expected PARENTPATH/],
+    ['/a.sock:x/unix', /child port "x" is not a port number; expected PARENTPATH/],
+    ['/tmp/a.sock:0/unix', /child port 0 is out of range/],
+    ['8080:80/tcp,proxy-protocol=v3', /proxy-protocol=v3: give v1, v2 or none/],
+    ['8080:80/tcp,proxy-protocol', /proxy-protocol=: give/],
+    ['8080:80/tcp,fork', /unknown option "fork"/],
+    ['53:53/udp,proxy-protocol=v2', /applies to streams/],
+  ];
+  for (const [text, re] of cases) {
+    let err: unknown;
+    try {
+      parsePortSpec(text);
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof RkError && err.exitCode === 2, `${text}: RkError, exit 2`);
+    t.match((err as Error)?.message, re, text);
+    t.notOk((err as Error)?.message.includes('\n'), 'one line');
+  }
+});
+
+t.test('validatePortSpec: unix specs and proxyProtocol (the API)', async (t) => {
+  const existing: PortStatus[] = [
+    { id: 1, spec: { proto: 'tcp', parentPort: 8080, childPort: 80 } },
+    { id: 2, spec: { proto: 'unix', parentPath: '/tmp/a.sock', parentPort: 0, childPort: 80 } },
+  ];
+  const fails = (spec: object, re: RegExp, protos?: string[]) => {
+    try {
+      validatePortSpec(spec as never, existing, protos);
+      t.fail(`accepted ${JSON.stringify(spec)}`);
+    } catch (err) {
+      t.ok(err instanceof ApiError && err.status === 400, 'ApiError 400');
+      t.match((err as Error).message, re, JSON.stringify(spec));
+    }
+  };
+  const ok = (spec: object) => t.doesNotThrow(() => validatePortSpec(spec as never, existing), JSON.stringify(spec));
+  ok({ proto: 'unix', parentPath: '/tmp/b.sock', childPort: 80 });
+  ok({ proto: 'unix', parentPort: 2375, childPath: '/run/docker.sock' });
+  ok({ proto: 'tcp', parentPort: 8081, childPort: 80, proxyProtocol: 'v2' });
+  fails({ proto: 'unix', parentPath: '/tmp/a.sock', childPort: 81 }, /conflict with ID 2 \(the same socket file\)/);
+  fails({ proto: 'unix', parentPort: 8080, childPath: '/run/x.sock' }, /^conflict with ID 1$/);
+  fails({ proto: 'unix', parentPort: 1, childPort: 2 }, /proto unix needs parentPath or childPath/);
+  fails({ proto: 'tcp', parentPath: '/tmp/c.sock', childPort: 2 }, /parentPath needs proto "unix"/);
+  fails({ proto: 'unix', parentPath: 'rel.sock', childPort: 2 }, /invalid parentPath: "rel.sock" is not an absolute path/);
+  fails({ proto: 'unix', parentPath: '/tmp/d.sock', parentPort: 5, childPort: 2 }, /parentPath or parentIP\/parentPort, not both/);
+  fails({ proto: 'unix', parentPort: 5, childPath: '/x.sock', childIP: '127.0.0.1' }, /childPath or childIP\/childPort, not both/);
+  fails({ proto: 'unix', parentPath: '/tmp/e.sock', childPort: 2 }, /unsupported proto: "unix"/, ['tcp', 'udp']);
+  fails({ proto: 'udp', parentPort: 5, childPort: 2, proxyProtocol: 'v1' }, /proxyProtocol applies to streams/);
+  fails({ proto: 'tcp', parentPort: 5, childPort: 2, proxyProtocol: 'v9' }, /invalid proxyProtocol: "v9"/);
+});
+
+t.test('ipOnlyDriverProblem: what slirp4netns cannot forward', async (t) => {
+  t.match(ipOnlyDriverProblem(parsePortSpec('/tmp/a.sock:80/unix'), 'slirp4netns'), /proto unix \(a socket file\) is not supported by the slirp4netns port driver.*use --port-driver=builtin/);
+  t.match(ipOnlyDriverProblem(parsePortSpec('8080:80/tcp,proxy-protocol=v2'), 'slirp4netns'), /proxy-protocol is not supported.*use --port-driver=builtin/);
+  t.equal(ipOnlyDriverProblem(parsePortSpec('8080:80/tcp,proxy-protocol=none'), 'slirp4netns'), undefined);
+  t.equal(ipOnlyDriverProblem(parsePortSpec('8080:80/udp'), 'slirp4netns'), undefined);
 });

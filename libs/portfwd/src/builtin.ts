@@ -6,16 +6,18 @@
 // address kept for TCP and UDP (see source-ip.ts).
 import { isIP } from 'node:net';
 import type { Logger } from '@rk/cli';
+import type { RelayPortSpec } from '@rk/native';
 import { ApiError, formatPortSpec, validatePortSpec, type PortDriverInfo, type PortSpec, type PortStatus } from '@rk/api';
 import { listenError } from './errors.js';
 import { baseProto, listenPlan, type ListenAddr } from './listen.js';
 import type { TargetNamespace } from './namespace.js';
 import { labelRelayPort, sharedRelay, type RelayConfig } from './relay.js';
+import { socketFileProblem, socketListenFix } from './socket-file.js';
 import { SourceIPRouting } from './source-ip.js';
 import { hostGatewayIP, targetIP } from './target.js';
 import type { PortDriver } from './types.js';
 
-export const BUILTIN_PROTOS: readonly string[] = ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6'];
+export const BUILTIN_PROTOS: readonly string[] = ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6', 'unix'];
 
 export interface BuiltinOptions {
   /** The namespace targets live in; absent: targets are on the host. */
@@ -30,7 +32,7 @@ export interface BuiltinOptions {
   idleMs?: number;
   /** TCP: at most this many connections per port at once (more are reset, one log line). */
   maxConns?: number;
-  /** TCP: write the PROXY protocol header (version 1 or 2) to the target first. */
+  /** Streams: write the PROXY protocol header (version 1 or 2) to the target first, unless a spec says otherwise (proxyProtocol). */
   proxy?: 0 | 1 | 2;
   relay?: RelayConfig;
   log?: Logger;
@@ -74,6 +76,7 @@ export class BuiltinDriver implements PortDriver {
   addNow(spec: PortSpec): PortStatus {
     if (this.closed) throw new ApiError(400, 'the port driver is closed');
     validatePortSpec(spec, this.list(), BUILTIN_PROTOS);
+    if (spec.proto === 'unix') return this.addUnix(spec);
     const proto = baseProto(spec.proto);
     const target = targetIP(spec, this.gateway);
     const family = (isIP(target) === 6 ? 6 : 4) as 4 | 6;
@@ -94,15 +97,12 @@ export class BuiltinDriver implements PortDriver {
       used = listen;
       try {
         result = relay.addPort({
-          proto,
+          ...this.streamOptions(spec, proto),
           listen,
           target: { ip: target, port: spec.childPort },
           ...(this.opts.ns ? { nsFds: this.opts.ns.fds } : {}),
           transparent: rule !== undefined,
           ...(this.opts.udpIdleMs ? { udpIdleMs: this.opts.udpIdleMs } : {}),
-          ...(proto === 'tcp' && this.opts.idleMs ? { idleMs: this.opts.idleMs } : {}),
-          ...(proto === 'tcp' && this.opts.maxConns ? { maxConns: this.opts.maxConns } : {}),
-          ...(proto === 'tcp' && this.opts.proxy ? { proxy: this.opts.proxy } : {}),
         });
         break;
       } catch (e) {
@@ -119,11 +119,73 @@ export class BuiltinDriver implements PortDriver {
       rule = undefined;
       this.warnOnce('cannot keep client addresses (IP_TRANSPARENT refused in the namespace): the server inside sees the forwarder\'s address');
     }
+    return this.record(spec, result.id, `listens on ${used.map(listenDesc).join(', ')}, connects to ${fmt(target)}:${spec.childPort}`, rule);
+  }
+
+  /** proto unix: a socket file on the host and/or one in the namespace's mount namespace (no client addresses to keep). */
+  private addUnix(spec: PortSpec): PortStatus {
+    let plans: RelayPortSpec['listen'][];
+    if (spec.parentPath) {
+      const problem = socketFileProblem(spec.parentPath, false, 'remove it (or choose another path) and add the port again');
+      if (problem) throw new ApiError(400, `cannot forward ${formatPortSpec(spec)}: ${problem}`);
+      plans = [[{ path: spec.parentPath }]];
+    } else {
+      plans = listenPlan(spec);
+    }
+    const target: RelayPortSpec['target'] = spec.childPath ? { path: spec.childPath } : { ip: targetIP(spec, this.gateway), port: spec.childPort };
+    const ns = this.opts.ns;
+    const relay = sharedRelay(this.opts.log, this.opts.relay);
+    let result;
+    let failure: unknown;
+    let used: RelayPortSpec['listen'] = [];
+    for (const listen of plans) {
+      used = listen;
+      try {
+        result = relay.addPort({
+          ...this.streamOptions(spec, 'tcp'),
+          listen,
+          target,
+          ...(ns ? { nsFds: spec.childPath ? ns.mntFds : ns.fds } : {}),
+        });
+        break;
+      } catch (e) {
+        failure = e;
+        if (!RETRY_ON.has((e as NodeJS.ErrnoException).code ?? '')) break;
+      }
+    }
+    if (!result) {
+      const code = (failure as NodeJS.ErrnoException).code;
+      if (spec.parentPath && code === 'EADDRINUSE') throw new ApiError(400, `cannot forward ${formatPortSpec(spec)}: something was made at ${spec.parentPath} meanwhile (never followed nor replaced): remove it and add the port again`);
+      if (spec.parentPath) {
+        const fix = socketListenFix(spec.parentPath, code);
+        throw new ApiError(400, `cannot forward ${formatPortSpec(spec)}: cannot listen on ${spec.parentPath} (${code ?? (failure as Error).message})${fix ? `: ${fix}` : ''}`);
+      }
+      throw listenError(failure, spec);
+    }
+    const from = spec.parentPath ?? (used as ListenAddr[]).map(listenDesc).join(', ');
+    const to = spec.childPath ?? `${fmt((target as { ip: string }).ip)}:${spec.childPort}`;
+    return this.record(spec, result.id, `listens on ${from}, connects to ${to}`);
+  }
+
+  /** The relay options every stream port shares: limits and the PROXY protocol (the spec's own, else the driver's). */
+  private streamOptions(spec: PortSpec, proto: 'tcp' | 'udp'): Pick<RelayPortSpec, 'proto' | 'idleMs' | 'maxConns' | 'proxy'> {
+    if (proto !== 'tcp') return { proto };
+    const pp = spec.proxyProtocol;
+    const proxy = pp === 'v1' ? 1 : pp === 'v2' ? 2 : pp === 'none' ? 0 : (this.opts.proxy ?? 0);
+    return {
+      proto,
+      ...(this.opts.idleMs ? { idleMs: this.opts.idleMs } : {}),
+      ...(this.opts.maxConns ? { maxConns: this.opts.maxConns } : {}),
+      ...(proxy ? { proxy } : {}),
+    };
+  }
+
+  private record(spec: PortSpec, relayId: number, what: string, rule?: Entry['rule']): PortStatus {
     const status: PortStatus = { id: this.nextId++, spec };
-    this.ports.set(status.id, { status, relayId: result.id, ...(rule ? { rule } : {}) });
-    labelRelayPort(result.id, `port ${status.id} (${formatPortSpec(spec)})`);
+    this.ports.set(status.id, { status, relayId, ...(rule ? { rule } : {}) });
+    labelRelayPort(relayId, `port ${status.id} (${formatPortSpec(spec)})`);
     const where = this.opts.ns ? `inside the namespace` : 'on the host';
-    this.opts.log?.debug(`port ${status.id}: ${formatPortSpec(spec)} listens on ${used.map(listenDesc).join(', ')}, connects to ${fmt(target)}:${spec.childPort} ${where}${rule ? ', client addresses kept' : ''}`);
+    this.opts.log?.debug(`port ${status.id}: ${formatPortSpec(spec)} ${what} ${where}${rule ? ', client addresses kept' : ''}`);
     return status;
   }
 

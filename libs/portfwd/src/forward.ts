@@ -4,19 +4,20 @@
 // stream limits and the PROXY protocol; one-shot unless fork.
 import { execFileSync } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { lstatSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { RkError, type Logger } from '@rk/cli';
 import type { RelayPortSpec } from '@rk/native';
 import { unprivilegedPortStart } from './errors.js';
 import type { TargetNamespace } from './namespace.js';
 import { labelRelayPort, onRelayPortDone, sharedRelay, type RelayConfig } from './relay.js';
+import { socketFileProblem } from './socket-file.js';
 import type { SocatEndpoint, SocatForward } from './socat.js';
 
 export interface ForwardOptions {
   ns?: TargetNamespace;
   /** Streams: close a connection idle this long (0: never). */
   idleMs?: number;
+  /** The PROXY protocol header by default (the address's proxy-protocol= wins). */
   proxy?: 0 | 1 | 2;
   udpIdleMs?: number;
   relay?: RelayConfig;
@@ -39,24 +40,6 @@ function idOf(db: 'passwd' | 'group', v: string, line: string): number {
   } catch {
     throw new RkError(`${line}: no ${db === 'passwd' ? 'user' : 'group'} named ${JSON.stringify(v)}`, 2);
   }
-}
-
-/** Why a socket file cannot be made at path (socat's refusals, said plainly), or undefined. */
-function socketFileProblem(path: string, unlinkEarly: boolean): string | undefined {
-  if (Buffer.byteLength(path) > 107) return `${path}: a socket path must fit sun_path (107 bytes), this one has ${Buffer.byteLength(path)}: use a shorter path`;
-  let st;
-  try {
-    st = lstatSync(path);
-  } catch {
-    return undefined;
-  }
-  if (st.isDirectory()) return `${path} is a directory: give the path of the socket file to create`;
-  if (unlinkEarly) {
-    if (process.geteuid && st.uid !== process.geteuid()) return `${path} belongs to uid ${st.uid}: rk-portfwd does not remove another user's file (unlink-early); choose another path`;
-    return undefined;
-  }
-  const what = st.isSocket() ? 'a socket file' : st.isSymbolicLink() ? 'a symlink (never followed)' : 'a file';
-  return `${path} exists (${what}${process.geteuid && st.uid !== process.geteuid() ? ` of uid ${st.uid}` : ''}): remove it, or add ,unlink-early to replace it (as socat)`;
 }
 
 async function ipTarget(e: Extract<SocatEndpoint, { kind: 'tcp' | 'udp' }>, line: string): Promise<{ ip: string; port: number }> {
@@ -105,6 +88,8 @@ export async function addSocatForward(f: SocatForward, o: ForwardOptions = {}): 
   else tgt = await ipTarget(target, l2);
   const relay = sharedRelay(o.log, o.relay);
   const stream = listen.kind !== 'udp';
+  const pp = opt.proxyProtocol;
+  const proxy = pp === 'v1' ? 1 : pp === 'v2' ? 2 : pp === 'none' ? 0 : (o.proxy ?? 0);
   const full: RelayPortSpec = {
     proto: stream ? 'tcp' : 'udp',
     listen: spec.listen,
@@ -112,7 +97,7 @@ export async function addSocatForward(f: SocatForward, o: ForwardOptions = {}): 
     ...(o.ns ? { nsFds: target.kind === 'unix' ? o.ns.mntFds : o.ns.fds } : {}),
     ...(stream && opt.maxChildren ? { maxConns: opt.maxChildren } : {}),
     ...(stream && o.idleMs ? { idleMs: o.idleMs } : {}),
-    ...(stream && o.proxy ? { proxy: o.proxy } : {}),
+    ...(stream && proxy ? { proxy } : {}),
     ...(!opt.fork ? { oneShot: true } : {}),
     ...(opt.ranges.length ? { ranges: opt.ranges } : {}),
     ...(!stream && o.udpIdleMs ? { udpIdleMs: o.udpIdleMs } : {}),

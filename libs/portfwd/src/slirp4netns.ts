@@ -8,7 +8,7 @@
 import { connect } from 'node:net';
 import { isIP } from 'node:net';
 import type { Logger } from '@rk/cli';
-import { ApiError, formatPortSpec, validatePortSpec, type PortDriverInfo, type PortSpec, type PortStatus } from '@rk/api';
+import { ApiError, formatPortSpec, ipOnlyDriverProblem, validatePortSpec, type PortDriverInfo, type PortSpec, type PortStatus } from '@rk/api';
 import type { PortDriver } from './types.js';
 
 export const SLIRP4NETNS_PROTOS: readonly string[] = ['tcp', 'tcp4', 'udp', 'udp4'];
@@ -85,6 +85,8 @@ export class Slirp4netnsDriver implements PortDriver {
 
   add(spec: PortSpec): Promise<PortStatus> {
     return this.serial(async () => {
+      const ipOnly = ipOnlyDriverProblem(spec, 'slirp4netns');
+      if (ipOnly) throw new ApiError(400, ipOnly);
       if (spec.proto.endsWith('6')) throw new ApiError(400, `unsupported protocol ${JSON.stringify(spec.proto)}: slirp4netns forwards IPv4 only (use --port-driver=builtin for IPv6)`);
       validatePortSpec(spec, this.ports.values(), SLIRP4NETNS_PROTOS);
       const slirpId = await this.forward(spec);

@@ -20,6 +20,8 @@ export interface SocatListenOptions {
   user?: string;
   group?: string;
   unlinkEarly: boolean;
+  /** Ours (socat has no such option): this forward's PROXY protocol header, over the process-wide flag. */
+  proxyProtocol?: 'v1' | 'v2' | 'none';
 }
 
 export interface SocatForward {
@@ -73,7 +75,7 @@ const CONNECT: Record<string, { kind: SocatEndpoint['kind']; family: 0 | 4 | 6 }
   ABSTRACT: { kind: 'abstract', family: 0 },
 };
 
-const LISTEN_OPTIONS = new Set(['fork', 'reuseaddr', 'bind', 'range', 'max-children', 'mode', 'perm', 'user', 'owner', 'group', 'unlink-early']);
+const LISTEN_OPTIONS = new Set(['fork', 'reuseaddr', 'bind', 'range', 'max-children', 'mode', 'perm', 'user', 'owner', 'group', 'unlink-early', 'proxy-protocol']);
 const SU = new Set(['su', 'su-d', 'substuser', 'substuser-delayed']);
 
 /** Splits at the separator outside brackets ("[::1]:80" stays whole). */
@@ -238,6 +240,13 @@ export function parseSocatForward(a1: string, a2: string): SocatForward {
         sockFile();
         o.unlinkEarly = true;
         break;
+      case 'proxy-protocol': {
+        const pp = needs('v1, v2 or none');
+        if (pp !== 'v1' && pp !== 'v2' && pp !== 'none') throw new SocatSyntaxError(`${a1}: proxy-protocol=${pp}: give v1, v2 or none`);
+        if (listen.kind === 'udp') throw new SocatSyntaxError(`${a1}: proxy-protocol applies to stream listeners (TCP, UNIX), not UDP`);
+        o.proxyProtocol = pp;
+        break;
+      }
     }
   }
   for (const [k] of c.options) {

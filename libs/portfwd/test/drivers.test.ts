@@ -47,7 +47,7 @@ t.test('builtin driver, targets on the host: ids, conflicts, removal, bytes', as
   await d.remove(1);
   await t.rejects(echoOnce(port, 'x'), { code: 'ECONNREFUSED' }, 'removed: nothing listens');
   await t.rejects(d.remove(1), new ApiError(400, 'unknown id: 1'));
-  t.strictSame(d.info(), { driver: 'builtin', protos: ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6'] });
+  t.strictSame(d.info(), { driver: 'builtin', protos: ['tcp', 'tcp4', 'tcp6', 'udp', 'udp4', 'udp6', 'unix'] });
 });
 
 t.test('slirp4netns driver speaks add_hostfwd / remove_hostfwd', async (t) => {
@@ -75,6 +75,8 @@ t.test('slirp4netns driver speaks add_hostfwd / remove_hostfwd', async (t) => {
   t.strictSame(seen[0], { execute: 'add_hostfwd', arguments: { proto: 'tcp', host_port: 8080, guest_addr: '10.0.2.100', guest_port: 80, host_addr: '127.0.0.1' } });
   await t.rejects(d.add({ proto: 'tcp', parentPort: 1, childPort: 80 }), { status: 400, message: /slirp4netns refused the port: bad request: add_hostfwd: slirp_add_hostfwd failed/ });
   await t.rejects(d.add({ proto: 'tcp6', parentPort: 2, childPort: 80 }), { status: 400, message: /IPv4 only/ });
+  await t.rejects(d.add({ proto: 'unix', parentPath: '/tmp/x.sock', parentPort: 0, childPort: 80 }), { status: 400, message: /proto unix \(a socket file\) is not supported by the slirp4netns port driver.*--port-driver=builtin/ });
+  await t.rejects(d.add({ proto: 'tcp', parentPort: 4, childPort: 80, proxyProtocol: 'v1' }), { status: 400, message: /proxy-protocol is not supported by the slirp4netns port driver/ });
   await t.rejects(d.add({ proto: 'udp', parentPort: 3, childIP: 'fd00::1', childPort: 80 }), { status: 400, message: /IPv4 addresses only/ });
   await t.rejects(d.add({ proto: 'tcp', parentIP: '127.0.0.1', parentPort: 8080, childPort: 81 }), new ApiError(400, 'conflict with ID 7'));
   await d.remove(7);
