@@ -16,6 +16,7 @@
         "src/files/fsat.cc",
         "src/files/sock.cc",
         "src/netlink/netlink.cc",
+        "src/netlink/route_query.cc",
         "src/frames/frames.cc",
         "src/nat/engine_js.cc",
         "src/nat/frame_filter.cc",

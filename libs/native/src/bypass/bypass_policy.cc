@@ -2,13 +2,11 @@
 #include "bypass/bypass_policy.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <poll.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "netlink/route_query.h"
 
 namespace rk {
 namespace bypass {
@@ -39,74 +37,6 @@ bool InCidr(int family, const uint8_t* a, const Cidr& c) {
     if ((a[i] & mask) != (c.addr[i] & mask)) return false;
   }
   return true;
-}
-
-struct Answer {
-  int type = 0, table = 0, dst_len = 0, oif = 0;
-  bool has_gw = false;
-  uint8_t gw[16] = {};
-};
-
-// One RTM_GETROUTE: a lookup of dst, or (dst == nullptr) a dump whose
-// routes fn sees one by one. Returns 0 or an errno.
-template <typename Fn>
-int Query(int fd, int family, const uint8_t* dst, Fn fn) {
-  struct {
-    nlmsghdr h;
-    rtmsg r;
-    char attrs[64];
-  } req{};
-  int n = family == AF_INET ? 4 : 16;
-  req.h.nlmsg_type = RTM_GETROUTE;
-  req.h.nlmsg_flags = NLM_F_REQUEST | (dst ? 0 : NLM_F_DUMP);
-  req.h.nlmsg_seq = 1;
-  req.r.rtm_family = (unsigned char)family;
-  size_t len = NLMSG_LENGTH(sizeof(rtmsg));
-  if (dst) {
-    rtattr* a = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&req) + NLMSG_ALIGN(len));
-    a->rta_type = RTA_DST;
-    a->rta_len = (unsigned short)RTA_LENGTH(n);
-    memcpy(RTA_DATA(a), dst, n);
-    req.r.rtm_dst_len = (unsigned char)(n * 8);
-    len = NLMSG_ALIGN(len) + RTA_ALIGN(a->rta_len);
-  }
-  req.h.nlmsg_len = (uint32_t)len;
-  alignas(nlmsghdr) char buf[16384];
-  while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {}
-  if (send(fd, &req, len, 0) < 0) return errno;
-  for (;;) {
-    ssize_t got = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0 && errno == EAGAIN) {
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) return ETIMEDOUT;
-      continue;
-    }
-    if (got <= 0) return got < 0 ? errno : EIO;
-    for (nlmsghdr* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, (unsigned)got); h = NLMSG_NEXT(h, got)) {
-      if (h->nlmsg_type == NLMSG_DONE) return 0;
-      if (h->nlmsg_type == NLMSG_ERROR) return -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
-      if (h->nlmsg_type != RTM_NEWROUTE) continue;
-      rtmsg* r = reinterpret_cast<rtmsg*>(NLMSG_DATA(h));
-      Answer a;
-      a.type = r->rtm_type;
-      a.table = r->rtm_table;
-      a.dst_len = r->rtm_dst_len;
-      int alen = (int)RTM_PAYLOAD(h);
-      for (rtattr* at = RTM_RTA(r); RTA_OK(at, alen); at = RTA_NEXT(at, alen)) {
-        if (at->rta_type == RTA_GATEWAY && RTA_PAYLOAD(at) <= 16) {
-          a.has_gw = true;
-          memcpy(a.gw, RTA_DATA(at), RTA_PAYLOAD(at));
-        } else if (at->rta_type == RTA_TABLE) {
-          a.table = (int)*reinterpret_cast<uint32_t*>(RTA_DATA(at));
-        } else if (at->rta_type == RTA_OIF) {
-          a.oif = (int)*reinterpret_cast<uint32_t*>(RTA_DATA(at));
-        }
-      }
-      fn(a);
-      if (dst) return 0;
-    }
-  }
 }
 
 }  // namespace
@@ -154,35 +84,25 @@ bool Routes::ViaDefault(const Dest& d) {
   if (now - gw_at_[i] >= 1000) {  // the namespace's network may change: at most 1 s stale
     gw_at_[i] = now;
     gw_ok_[i] = false;
-    Query(fd_, fam, nullptr, [&](const Answer& a) {
+    NlRouteDump(fd_, fam, [&](const RouteAnswer& a) {
       if (gw_ok_[i] || a.table != RT_TABLE_MAIN || a.dst_len != 0 || a.type != RTN_UNICAST || !a.has_gw) return;
       memcpy(gw_[i], a.gw, n);
       gw_ok_[i] = true;
     });
   }
   if (!gw_ok_[i]) return false;
-  Answer got;
-  bool found = false;
-  if (Query(fd_, fam, b, [&](const Answer& a) {
-        got = a;
-        found = true;
-      }) != 0)
-    return false;
-  return found && got.type == RTN_UNICAST && got.has_gw && memcmp(got.gw, gw_[i], n) == 0;
+  RouteAnswer got;
+  if (NlRouteLookup(fd_, fam, b, &got) != 0) return false;
+  return got.type == RTN_UNICAST && got.has_gw && memcmp(got.gw, gw_[i], n) == 0;
 }
 
 bool Routes::HostUnicast(const Dest& d, int* oif) {
   uint8_t b[16];
   int fam = Bytes(d, b);
-  Answer got;
-  bool found = false;
-  if (Query(fd_, fam, b, [&](const Answer& a) {
-        got = a;
-        found = true;
-      }) != 0)
-    return false;
+  RouteAnswer got;
+  if (NlRouteLookup(fd_, fam, b, &got) != 0) return false;
   *oif = got.oif;
-  return found && got.type == RTN_UNICAST && got.oif > 0;
+  return got.type == RTN_UNICAST && got.oif > 0;
 }
 
 bool ParseCidr(const std::string& s, Cidr* out) {
