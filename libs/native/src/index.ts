@@ -187,6 +187,8 @@ export interface SlirpStats {
   udpFastBatches: number;
   udpFastDropped: number;
   udpFastFlows: number;
+  /** Of the fast path's sends, UDP GSO ones (a run of same-size datagrams to one address, cut up by the kernel). */
+  udpFastGso: number;
 }
 
 /** Options of the NAT engine's frame filter, as frameFilterProbe takes them (tests only). */
@@ -555,7 +557,7 @@ export const ENGINE_STATS_BYTES = 4096;
 export const memfdCreate = addon.memfdCreate;
 /** Exit statuses of rk-nat-engine. */
 export const ENGINE_EXIT = { error: 1, badSetup: 2, tapGone: 3 } as const;
-const STATS_FIELDS = ['inPackets', 'inBytes', 'outPackets', 'outBytes', 'inDropped', 'outDropped', 'inGso', 'outGso', 'guestErrors', 'openSockets', 'filtered', 'udpFastPackets', 'udpFastBatches', 'udpFastDropped', 'udpFastFlows'] as const;
+const STATS_FIELDS = ['inPackets', 'inBytes', 'outPackets', 'outBytes', 'inDropped', 'outDropped', 'inGso', 'outGso', 'guestErrors', 'openSockets', 'filtered', 'udpFastPackets', 'udpFastBatches', 'udpFastDropped', 'udpFastFlows', 'udpFastGso'] as const;
 /** The counters an engine published in its memfd (the order of EngineStats in src/nat/slirp_engine.h). */
 export function readEngineStats(fd: number): SlirpStats {
   const b = Buffer.alloc(STATS_FIELDS.length * 8);

@@ -51,6 +51,7 @@ struct EngineStats {
   // The UDP fast path (udp_fast.h): datagrams sent, sendmmsg calls,
   // datagrams the host socket refused, flows now.
   std::atomic<uint64_t> udp_fast_packets{0}, udp_fast_batches{0}, udp_fast_dropped{0}, udp_fast_flows{0};
+  std::atomic<uint64_t> udp_fast_gso{0};  // of the sends, UDP GSO ones
 };
 
 enum class EndReason { kRunning, kTapGone, kError };

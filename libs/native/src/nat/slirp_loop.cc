@@ -187,6 +187,7 @@ void SlirpEngine::FlushFast() {
   stats->udp_fast_batches.store(c.batches, std::memory_order_relaxed);
   stats->udp_fast_dropped.store(c.dropped, std::memory_order_relaxed);
   stats->udp_fast_flows.store(c.flows, std::memory_order_relaxed);
+  stats->udp_fast_gso.store(c.gso, std::memory_order_relaxed);
 }
 
 void SlirpEngine::SocketsChanged(int delta) {

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include "nat/slirp_csum.h"
@@ -143,35 +144,78 @@ void UdpFastPath::Queue(int fd, const uint8_t* payload, size_t n, uint32_t dst, 
   memcpy(slot, payload, n);
   to_[nbatch_] = to;
   iov_[nbatch_] = {slot, n};
-  msghdr& h = msgs_[nbatch_].msg_hdr;
-  memset(&h, 0, sizeof h);
-  h.msg_name = &to_[nbatch_];
-  h.msg_namelen = sizeof to;
-  h.msg_iov = &iov_[nbatch_];
-  h.msg_iovlen = 1;
   nbatch_++;
 }
 
+int UdpFastPath::BuildMessages() {
+  int m = 0;
+  for (int i = 0; i < nbatch_; m++) {
+    size_t seg = iov_[i].iov_len, bytes = seg;
+    int j = i + 1;
+    // A run: same address, same size; the last one may be shorter.
+    while (gso_ && seg > 0 && j < nbatch_ && j - i < kGsoMaxSegments && to_[j].sin_addr.s_addr == to_[i].sin_addr.s_addr &&
+           to_[j].sin_port == to_[i].sin_port && iov_[j].iov_len <= seg && iov_[j].iov_len > 0 &&
+           bytes + iov_[j].iov_len <= kGsoMaxBytes) {
+      bytes += iov_[j].iov_len;
+      if (iov_[j++].iov_len < seg) break;
+    }
+    msghdr& h = msgs_[m].msg_hdr;
+    memset(&h, 0, sizeof h);
+    h.msg_name = &to_[i];
+    h.msg_namelen = sizeof(sockaddr_in);
+    h.msg_iov = &iov_[i];
+    h.msg_iovlen = (size_t)(j - i);
+    if (j - i > 1) {
+      memset(&ctl_[m], 0, sizeof ctl_[m]);
+      h.msg_control = ctl_[m].bytes;
+      h.msg_controllen = sizeof ctl_[m].bytes;
+      cmsghdr* cm = CMSG_FIRSTHDR(&h);
+      cm->cmsg_level = SOL_UDP;
+      cm->cmsg_type = UDP_SEGMENT;
+      cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t gso_size = (uint16_t)seg;
+      memcpy(CMSG_DATA(cm), &gso_size, sizeof gso_size);
+    }
+    first_[m] = i;
+    count_[m] = j - i;
+    i = j;
+  }
+  return m;
+}
+
 void UdpFastPath::Flush() {
+  int nmsg = BuildMessages();
   int i = 0;
-  while (i < nbatch_) {
-    int r = sendmmsg(batch_fd_, msgs_ + i, (unsigned)(nbatch_ - i), 0);
+  while (i < nmsg) {
+    int r = sendmmsg(batch_fd_, msgs_ + i, (unsigned)(nmsg - i), 0);
     if (r < 0 && errno == EINTR) continue;
     ctr_.batches++;
-    if (r < 0 && errno == EAGAIN) {
-      // The socket's buffer is full: the rest is lost, as on a busy link.
-      ctr_.dropped += (uint64_t)(nbatch_ - i);
-      break;
-    }
-    if (r <= 0) {
-      // The first one failed (an error a peer's ICMP left, a refused
-      // address): drop it, like a lost datagram.
-      ctr_.dropped++;
-      i++;
+    if (r > 0) {
+      for (int k = i; k < i + r; k++) {
+        ctr_.packets += (uint64_t)count_[k];
+        if (count_[k] > 1) ctr_.gso++;
+      }
+      i += r;
       continue;
     }
-    ctr_.packets += (uint64_t)r;
-    i += r;
+    if (errno == EAGAIN) {
+      // The socket's buffer is full: the rest is lost, as on a busy link.
+      for (int k = i; k < nmsg; k++) ctr_.dropped += (uint64_t)count_[k];
+      break;
+    }
+    if (count_[i] > 1 && (errno == EINVAL || errno == EIO || errno == EMSGSIZE || errno == ENOPROTOOPT)) {
+      // The kernel refused the run as one (a path MTU below its size, no
+      // checksum offload): one by one, and GSO off after a few of those.
+      if (++gso_failures_ >= kGsoFailures) gso_ = false;
+      for (int k = first_[i]; k < first_[i] + count_[i]; k++) {
+        SendOne(batch_fd_, static_cast<const uint8_t*>(iov_[k].iov_base), iov_[k].iov_len, to_[k]);
+      }
+    } else {
+      // An error a peer's ICMP left, a refused address: those datagrams
+      // are lost.
+      ctr_.dropped += (uint64_t)count_[i];
+    }
+    i++;
   }
   nbatch_ = 0;
   batch_fd_ = -1;

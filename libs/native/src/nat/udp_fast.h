@@ -15,7 +15,11 @@
 //   libslirp's path; one log line); a flow ends when libslirp closes its
 //   socket. The frame filter runs before the fast path, unchanged.
 // Frames are taken in the order they came: the engine flushes the batch
-// before it hands anything to libslirp.
+// before it hands anything to libslirp. In the batch, consecutive datagrams
+// to the same address with the same size (the last of a run may be shorter)
+// leave as one UDP GSO send (UDP_SEGMENT) that the kernel cuts up; a run the
+// kernel refuses (a path MTU below the size) goes out one by one, and after
+// kGsoFailures such refusals GSO is no longer tried.
 #pragma once
 #include <netinet/in.h>
 #include <stddef.h>
@@ -32,6 +36,9 @@ constexpr size_t kMaxFastFlows = 1024;
 constexpr int64_t kRefreshMs = 10000;
 constexpr int kFastBatch = 64;
 constexpr size_t kFastSlot = 2048;  // datagrams up to this size are batched; bigger ones go alone
+constexpr int kGsoMaxSegments = 64;  // what every kernel with UDP GSO takes
+constexpr size_t kGsoMaxBytes = 65000;
+constexpr int kGsoFailures = 8;
 
 struct UdpFastConfig {
   uint32_t network = 0, netmask = 0;  // the virtual network (network byte order)
@@ -45,6 +52,7 @@ struct UdpFastCounters {
   uint64_t batches = 0;   // sendmmsg calls
   uint64_t dropped = 0;   // datagrams the host socket refused (EAGAIN, errors)
   uint64_t flows = 0;     // flows known now (gauge)
+  uint64_t gso = 0;       // of the sends, UDP GSO ones (several datagrams each)
 };
 
 class UdpFastPath {
@@ -77,6 +85,7 @@ class UdpFastPath {
   bool Eligible(const uint8_t* ip, size_t avail, uint32_t* dst, uint64_t* key) const;
   void Queue(int fd, const uint8_t* payload, size_t n, uint32_t dst, uint16_t dport);
   void SendOne(int fd, const uint8_t* payload, size_t n, const sockaddr_in& to);
+  int BuildMessages();  // groups the queue into msgs_, returns how many
 
   UdpFastConfig cfg_;
   UdpFastCounters ctr_;
@@ -94,6 +103,14 @@ class UdpFastPath {
   mmsghdr msgs_[kFastBatch];
   iovec iov_[kFastBatch];
   sockaddr_in to_[kFastBatch];
+  int first_[kFastBatch];  // by message: its first queued datagram
+  int count_[kFastBatch];  // by message: how many datagrams
+  union Control {
+    cmsghdr align;
+    uint8_t bytes[CMSG_SPACE(sizeof(uint16_t))];
+  } ctl_[kFastBatch];
+  bool gso_ = true;
+  int gso_failures_ = 0;
 };
 
 }  // namespace rk
