@@ -172,7 +172,7 @@ const sections = [];
 for (const b of BENCHMARKS) {
   if (only && !only.includes(b.name)) {
     const kept = previousSection(b.title);
-    if (kept) sections.push(kept);
+    if (kept) sections.push(kept.trimEnd() + '\n'); // one blank line between sections, however often re-run
     continue;
   }
   if (!existsSync(join(root, b.script))) {
