@@ -17,7 +17,9 @@
 # A case is a --net driver (default MTU: dockerd-rootless.sh's 1500, the
 # overlay's 1450), or DRIVER-jumbo: --mtu=65520 and the overlay made with
 # `-o com.docker.network.driver.mtu=JUMBO_MTU` (VXLAN datagrams of up to 64 KiB
-# through the NAT engine and the relay, fragmented on the hosts' veth).
+# through the NAT engine and the relay, fragmented on the hosts' veth), or
+# DRIVER-noudpfast: the builtin NAT engine with its UDP fast path off
+# (RK_NAT_UDP_FAST=0: every VXLAN datagram through libslirp), to compare.
 #
 #   hack/benchmark-swarm.sh                 (as root: it makes the hosts)
 #   ROUNDS=1 SECONDS_PER_RUN=3 CASES=builtin hack/benchmark-swarm.sh
@@ -188,11 +190,14 @@ measure() {
 }
 
 run_case() {
-  local c=$1 what proto
-  SWARM_MTU=""
-  case "$c" in *-jumbo) SWARM_MTU=65520 ;; esac
-  say "== $c: --net=${c%-jumbo}${SWARM_MTU:+ --mtu=$SWARM_MTU, overlay MTU $JUMBO_MTU}"
-  swarm_start "${c%-jumbo}"
+  local c=$1 what proto net=${1%-jumbo}
+  SWARM_MTU="" SWARM_UDP_FAST=""
+  case "$c" in
+    *-jumbo) SWARM_MTU=65520 ;;
+    *-noudpfast) SWARM_UDP_FAST=0 net=${c%-noudpfast} ;;
+  esac
+  say "== $c: --net=$net${SWARM_MTU:+ --mtu=$SWARM_MTU, overlay MTU $JUMBO_MTU}${SWARM_UDP_FAST:+, RK_NAT_UDP_FAST=0}"
+  swarm_start "$net"
   swarm_form
   overlay_up
   host_server_start
@@ -233,8 +238,9 @@ gb = lambda *k: med([x[0] for x in of(*k)])
 lost = lambda *k: med([x[1] for x in of(*k)])
 tcp_runs = lambda *k: " ".join(f"{x[0]:.2f}" for x in of(*k))
 def name(c):
-    net = c.removesuffix("-jumbo")
-    return f"ours: overlay, --net={net}" + (f", MTU {mtu[c]} (--mtu=65520)" if c.endswith("-jumbo") else "")
+    net = c.removesuffix("-jumbo").removesuffix("-noudpfast")
+    return (f"ours: overlay, --net={net}" + (f", MTU {mtu[c]} (--mtu=65520)" if c.endswith("-jumbo") else "")
+            + (", UDP fast path off" if c.endswith("-noudpfast") else ""))
 # The references over all swarms' rounds; each overlay against the direct runs of its own swarm's rounds.
 rows = [("direct A->B, hosts' veth (MTU 1500)", "direct", None),
         (f"kernel VXLAN A->B, MTU {vx_mtu}", "vxlan", None)]

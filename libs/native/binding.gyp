@@ -55,6 +55,7 @@
         "src/nat/slirp_engine.cc",
         "src/nat/slirp_loop.cc",
         "src/nat/slirp_frame.cc",
+        "src/nat/udp_fast.cc",
         "src/nat/slirp_csum.cc",
         "src/nat/frame_filter.cc",
         "src/nat/ip_reass.cc",

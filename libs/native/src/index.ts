@@ -161,6 +161,8 @@ export interface SlirpOptions {
   dnsUpstream?: string;
   /** Engine sockets (libslirp's host sockets) above which frames that would open another are dropped. Default 4096. */
   maxSockets?: number;
+  /** Outbound UDP of flows libslirp has a host socket for leaves in sendmmsg batches (src/nat/udp_fast.h). Default true; false sends every datagram through libslirp. */
+  udpFastPath?: boolean;
 }
 
 export interface SlirpStats {
@@ -180,6 +182,13 @@ export interface SlirpStats {
   openSockets: number;
   /** Frames the frame filter dropped (fragments, host loopback, socket budget, malformed). */
   filtered: number;
+  /** The UDP fast path: datagrams sent, sendmmsg calls, datagrams the host socket refused, flows now. */
+  udpFastPackets: number;
+  udpFastBatches: number;
+  udpFastDropped: number;
+  udpFastFlows: number;
+  /** Of the fast path's sends, UDP GSO ones (a run of same-size datagrams to one address, cut up by the kernel). */
+  udpFastGso: number;
 }
 
 /** Options of the NAT engine's frame filter, as frameFilterProbe takes them (tests only). */
@@ -548,7 +557,7 @@ export const ENGINE_STATS_BYTES = 4096;
 export const memfdCreate = addon.memfdCreate;
 /** Exit statuses of rk-nat-engine. */
 export const ENGINE_EXIT = { error: 1, badSetup: 2, tapGone: 3 } as const;
-const STATS_FIELDS = ['inPackets', 'inBytes', 'outPackets', 'outBytes', 'inDropped', 'outDropped', 'inGso', 'outGso', 'guestErrors', 'openSockets', 'filtered'] as const;
+const STATS_FIELDS = ['inPackets', 'inBytes', 'outPackets', 'outBytes', 'inDropped', 'outDropped', 'inGso', 'outGso', 'guestErrors', 'openSockets', 'filtered', 'udpFastPackets', 'udpFastBatches', 'udpFastDropped', 'udpFastFlows', 'udpFastGso'] as const;
 /** The counters an engine published in its memfd (the order of EngineStats in src/nat/slirp_engine.h). */
 export function readEngineStats(fd: number): SlirpStats {
   const b = Buffer.alloc(STATS_FIELDS.length * 8);

@@ -108,6 +108,7 @@ EngineOptions Parse(Napi::Env env, const Napi::Object& o) {
     e.upstream_port = htons((uint16_t)port);
   }
   e.max_sockets = (uint32_t)IntOpt(env, o, "maxSockets", 4096, 16, 1 << 20);
+  e.udp_fast = !Has(o, "udpFastPath") || BoolOpt(o, "udpFastPath");
   return e;
 }
 

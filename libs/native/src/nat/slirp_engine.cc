@@ -88,6 +88,7 @@ struct SlirpCallbacks {
     if (fd >= 0) {
       if ((size_t)fd >= e->fresh_.size()) e->fresh_.resize((size_t)fd + 64, 0);
       e->fresh_[fd] = 1;
+      if (e->fast_) e->fast_->SocketOpened(fd);
       if ((size_t)fd >= e->socket_open_.size()) e->socket_open_.resize((size_t)fd + 64, 0);
       if (!e->socket_open_[fd]) {
         e->socket_open_[fd] = 1;
@@ -98,6 +99,7 @@ struct SlirpCallbacks {
   static void UnregisterPollFd(int fd, void* opaque) {
     auto* e = static_cast<SlirpEngine*>(opaque);
     e->ForgetFd(fd);
+    if (e->fast_) e->fast_->SocketClosed(fd);
     if (fd >= 0 && (size_t)fd < e->socket_open_.size() && e->socket_open_[fd]) {
       e->socket_open_[fd] = 0;
       e->SocketsChanged(-1);
@@ -190,6 +192,14 @@ SlirpEngine* SlirpEngine::Create(const EngineOptions& o, int* err, std::string* 
     fc.loopback_exempt_port = e->rules_.dns_target_port;
   }
   e->filter_ = new FrameFilter(fc);
+  if (o.udp_fast) {
+    UdpFastConfig uc;
+    uc.network = o.network.s_addr;
+    uc.netmask = o.netmask.s_addr;
+    uc.gateway = o.host.s_addr;
+    uc.disable_host_loopback = o.disable_host_loopback;
+    e->fast_ = new UdpFastPath(uc);
+  }
 
   int fl = fcntl(o.tap_fd, F_GETFL);
   if (fl < 0 || fcntl(o.tap_fd, F_SETFL, fl | O_NONBLOCK) < 0) return fail(e, errno, "fcntl O_NONBLOCK");
@@ -234,6 +244,7 @@ SlirpEngine* SlirpEngine::Create(const EngineOptions& o, int* err, std::string* 
 SlirpEngine::~SlirpEngine() {
   if (slirp_) slirp_cleanup(slirp_);
   delete filter_;
+  delete fast_;
   for (Timer* t : timers_) delete t;
   if (opts_.tap_fd >= 0) close(opts_.tap_fd);
   if (epfd_ >= 0) close(epfd_);

@@ -14,6 +14,7 @@
 
 #include "nat/frame_filter.h"
 #include "nat/slirp_frame.h"
+#include "nat/udp_fast.h"
 
 struct Slirp;
 
@@ -34,6 +35,9 @@ struct EngineOptions {
   // Engine sockets (libslirp's host sockets) above which frames that would
   // open another one are dropped (see frame_filter.h).
   uint32_t max_sockets = 4096;
+  // Outbound UDP of flows libslirp has a socket for leaves in batches
+  // (udp_fast.h); off: every datagram through libslirp (for comparison).
+  bool udp_fast = true;
 };
 
 struct EngineStats {
@@ -44,6 +48,10 @@ struct EngineStats {
   std::atomic<uint64_t> guest_errors{0};
   std::atomic<uint64_t> open_sockets{0};               // libslirp's host sockets now
   std::atomic<uint64_t> filtered{0};                   // frames the frame filter dropped
+  // The UDP fast path (udp_fast.h): datagrams sent, sendmmsg calls,
+  // datagrams the host socket refused, flows now.
+  std::atomic<uint64_t> udp_fast_packets{0}, udp_fast_batches{0}, udp_fast_dropped{0}, udp_fast_flows{0};
+  std::atomic<uint64_t> udp_fast_gso{0};  // of the sends, UDP GSO ones
 };
 
 enum class EndReason { kRunning, kTapGone, kError };
@@ -83,6 +91,8 @@ class SlirpEngine {
   FrameRules rules_;
   EngineStats own_stats_;
   FrameFilter* filter_ = nullptr;
+  UdpFastPath* fast_ = nullptr;  // null when off
+  void FlushFast();              // slirp_loop.cc: sends the batch, publishes its counters
   void FlushFilterLog();  // slirp_loop.cc
   Slirp* slirp_ = nullptr;
   int epfd_ = -1;

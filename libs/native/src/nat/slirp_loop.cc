@@ -165,13 +165,29 @@ bool SlirpEngine::ReadTap() {
     stats->in_packets.fetch_add(1, std::memory_order_relaxed);
     stats->in_bytes.fetch_add(len, std::memory_order_relaxed);
     if (h && h->gso_type != kGsoNone) stats->in_gso.fetch_add(1, std::memory_order_relaxed);
+    if (fast_) {
+      if (v == FrameFilter::Verdict::kPass && fast_->Offer(whole, whole_len, MonotonicNs() / 1000000)) continue;
+      FlushFast();  // what came before goes first
+    }
     slirp_input(slirp_, whole, (int)whole_len);
+    if (fast_) fast_->SlirpDone();
     if (tap_error_) {
       End(EndReason::kTapGone, tap_error_, "write tap");
       return false;
     }
   }
   return true;
+}
+
+void SlirpEngine::FlushFast() {
+  if (!fast_) return;
+  fast_->Flush();
+  const UdpFastCounters& c = fast_->counters();
+  stats->udp_fast_packets.store(c.packets, std::memory_order_relaxed);
+  stats->udp_fast_batches.store(c.batches, std::memory_order_relaxed);
+  stats->udp_fast_dropped.store(c.dropped, std::memory_order_relaxed);
+  stats->udp_fast_flows.store(c.flows, std::memory_order_relaxed);
+  stats->udp_fast_gso.store(c.gso, std::memory_order_relaxed);
 }
 
 void SlirpEngine::SocketsChanged(int delta) {
@@ -183,6 +199,7 @@ void SlirpEngine::SocketsChanged(int delta) {
 void SlirpEngine::FlushFilterLog() {
   std::string line;
   while (filter_->TakeLogLine(&line)) fprintf(stderr, "rk-nat-engine: %s\n", line.c_str());
+  if (fast_ && fast_->TakeLogLine(&line)) fprintf(stderr, "rk-nat-engine: %s\n", line.c_str());
 }
 
 // libslirp frees the buffers of a burst (held fragments, queued segments)
@@ -232,6 +249,7 @@ void SlirpEngine::Run() {
     slirp_pollfds_poll(slirp_, 0, LoopCallbacks::GetREvents, this);
     for (int fd : ready_fds_) revents_[fd] = 0;
     bool more = !tap_ready || ReadTap();
+    FlushFast();
     FlushFilterLog();
     if (!more) break;
     if (tap_error_) {

@@ -53,6 +53,8 @@ function engine(name: string, gatewayOffset: number, dnsOffset: number): NetDriv
         dns: info.dns[0],
         disableHostLoopback: cfg.disableHostLoopback,
         ipv6: cfg.ipv6,
+        // RK_NAT_UDP_FAST=0: every UDP datagram through libslirp (benchmarks compare the two).
+        udpFastPath: process.env.RK_NAT_UDP_FAST !== '0',
       };
       const upstream = engineDnsUpstream(cfg.dnsUpstream, log);
       if (upstream) opts.dnsUpstream = upstream;
