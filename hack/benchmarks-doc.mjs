@@ -7,6 +7,7 @@
 //   node hack/benchmarks-doc.mjs            # full runs (minutes; on a quiet machine)
 //   node hack/benchmarks-doc.mjs --quick    # short runs, to check the whole chain
 //   node hack/benchmarks-doc.mjs --only startup,iperf3-net   # re-runs these; keeps the page's other sections
+//   node hack/benchmarks-doc.mjs --only swarm --replay OUT     # the table a run of the script already printed (its stdout in OUT)
 //
 // A benchmark script prints one table, either as a markdown table (lines
 // "| a | b |", a "|---|" line under the header) or as aligned columns (a
@@ -23,6 +24,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
+const replay = args.includes('--replay') ? args[args.indexOf('--replay') + 1] : undefined;
+if (replay && only?.length !== 1) throw new Error('--replay FILE needs --only NAME (one benchmark): FILE is that script\'s stdout');
 
 /** The scripts, in the page's order, with their short-run settings. */
 const BENCHMARKS = [
@@ -65,12 +68,13 @@ const BENCHMARKS = [
     name: 'swarm',
     script: 'hack/benchmark-swarm.sh',
     title: 'Rootless Docker Swarm: overlay between two hosts',
-    about: 'iperf3 between a container on host A and one on host B over an attachable overlay network (two rootless dockerds on our rootlesskit, in two network namespaces joined by a veth; hack/swarm-lib.sh), beside iperf3 between the two hosts directly (the ceiling) and over a kernel VXLAN of the overlay\'s MTU made on the hosts (the encapsulation alone); one swarm per case (--net=builtin and slirp4netns at dockerd-rootless.sh\'s default MTU, and builtin with --mtu=65520 and an overlay made with `-o com.docker.network.driver.mtu=64000`), interleaved rounds in each, medians; CPU of the busiest threads mid-run during the overlay runs. Needs root (it makes the hosts). Goal: overlay TCP ≥ 0.5× direct at the default MTU.',
+    about: 'iperf3 between a container on host A and one on host B over an attachable overlay network (two rootless dockerds on our rootlesskit, in two network namespaces joined by a veth; hack/swarm-lib.sh), beside iperf3 between the two hosts directly (the ceiling) and over a kernel VXLAN of the overlay\'s MTU made on the hosts (the encapsulation alone); one swarm per case (by default --net=builtin and slirp4netns at dockerd-rootless.sh\'s default MTU and builtin with --mtu=65520 and an overlay made with `-o com.docker.network.driver.mtu=64000`; the table below is CASES="builtin-noudpfast builtin", the NAT engine with its UDP fast path off and on), interleaved rounds in each, medians; CPU of the busiest threads mid-run during the overlay runs. Needs root (it makes the hosts). Goal: overlay TCP ≥ 0.5× direct at the default MTU.',
     quickEnv: { ROUNDS: '1', SECONDS_PER_RUN: '2', CASES: 'builtin' },
   },
 ];
 
 function runScript(b) {
+  if (replay) return { out: readFileSync(replay, 'utf8'), err: '' };
   const env = { ...process.env, ...(quick ? b.quickEnv : {}) };
   process.stderr.write(`[benchmarks-doc] ${b.script}${quick ? ` (${Object.entries(b.quickEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}\n`);
   const r = spawnSync('bash', [join(root, b.script)], { env, encoding: 'utf8', maxBuffer: 16 << 20 });
