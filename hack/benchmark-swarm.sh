@@ -19,7 +19,9 @@
 # `-o com.docker.network.driver.mtu=JUMBO_MTU` (VXLAN datagrams of up to 64 KiB
 # through the NAT engine and the relay, fragmented on the hosts' veth), or
 # DRIVER-noudpfast: the builtin NAT engine with its UDP fast path off
-# (RK_NAT_UDP_FAST=0: every VXLAN datagram through libslirp), to compare.
+# (RK_NAT_UDP_FAST=0: every VXLAN datagram through libslirp), or
+# DRIVER-notnlgso: its tap without UDP tunnel GSO (RK_NAT_TUNNEL_GSO=0: the
+# kernel cuts the overlay's TCP super-segments up before the tap), to compare.
 #
 #   hack/benchmark-swarm.sh                 (as root: it makes the hosts)
 #   ROUNDS=1 SECONDS_PER_RUN=3 CASES=builtin hack/benchmark-swarm.sh
@@ -191,12 +193,13 @@ measure() {
 
 run_case() {
   local c=$1 what proto net=${1%-jumbo}
-  SWARM_MTU="" SWARM_UDP_FAST=""
+  SWARM_MTU="" SWARM_UDP_FAST="" SWARM_TUNNEL_GSO=""
   case "$c" in
     *-jumbo) SWARM_MTU=65520 ;;
     *-noudpfast) SWARM_UDP_FAST=0 net=${c%-noudpfast} ;;
+    *-notnlgso) SWARM_TUNNEL_GSO=0 net=${c%-notnlgso} ;;
   esac
-  say "== $c: --net=$net${SWARM_MTU:+ --mtu=$SWARM_MTU, overlay MTU $JUMBO_MTU}${SWARM_UDP_FAST:+, RK_NAT_UDP_FAST=0}"
+  say "== $c: --net=$net${SWARM_MTU:+ --mtu=$SWARM_MTU, overlay MTU $JUMBO_MTU}${SWARM_UDP_FAST:+, RK_NAT_UDP_FAST=0}${SWARM_TUNNEL_GSO:+, RK_NAT_TUNNEL_GSO=0}"
   swarm_start "$net"
   swarm_form
   overlay_up
@@ -238,9 +241,10 @@ gb = lambda *k: med([x[0] for x in of(*k)])
 lost = lambda *k: med([x[1] for x in of(*k)])
 tcp_runs = lambda *k: " ".join(f"{x[0]:.2f}" for x in of(*k))
 def name(c):
-    net = c.removesuffix("-jumbo").removesuffix("-noudpfast")
+    net = c.removesuffix("-jumbo").removesuffix("-noudpfast").removesuffix("-notnlgso")
     return (f"ours: overlay, --net={net}" + (f", MTU {mtu[c]} (--mtu=65520)" if c.endswith("-jumbo") else "")
-            + (", UDP fast path off" if c.endswith("-noudpfast") else ""))
+            + (", UDP fast path off" if c.endswith("-noudpfast") else "")
+            + (", no tunnel GSO" if c.endswith("-notnlgso") else ""))
 # The references over all swarms' rounds; each overlay against the direct runs of its own swarm's rounds.
 rows = [("direct A->B, hosts' veth (MTU 1500)", "direct", None),
         (f"kernel VXLAN A->B, MTU {vx_mtu}", "vxlan", None)]

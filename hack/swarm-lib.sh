@@ -109,7 +109,8 @@ swarm_image_tar() {
 # its XDG_RUNTIME_DIR, HOME and data root in RK_TMP/NAME (mode 0700, owned by
 # the user), on --net=NET --port-driver=builtin (--mtu=SWARM_MTU when set;
 # otherwise dockerd-rootless.sh's 1500, its default for a named --net;
-# SWARM_UDP_FAST=0: the builtin NAT engine without its UDP fast path).
+# SWARM_UDP_FAST=0: the builtin NAT engine without its UDP fast path;
+# SWARM_TUNNEL_GSO=0: its tap without UDP tunnel GSO).
 swarm_start() {
   SWARM_NET=$1
   local i dir u log
@@ -126,7 +127,7 @@ swarm_start() {
       env PATH="$RK_TMP/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
       HOME="$dir/home" USER="$u" LOGNAME="$u" LANG=C.UTF-8 XDG_RUNTIME_DIR="$dir/xdg" \
       DOCKERD_ROOTLESS_ROOTLESSKIT_NET="$SWARM_NET" DOCKERD_ROOTLESS_ROOTLESSKIT_MTU="${SWARM_MTU:-}" DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=builtin \
-      DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS="$SWARM_RK_FLAGS" RK_NAT_UDP_FAST="${SWARM_UDP_FAST:-}" \
+      DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS="$SWARM_RK_FLAGS" RK_NAT_UDP_FAST="${SWARM_UDP_FAST:-}" RK_NAT_TUNNEL_GSO="${SWARM_TUNNEL_GSO:-}" \
       "$SWARM_DOCKERD_ROOTLESS" --data-root "$dir/data" -H "unix://$dir/xdg/docker.sock" >"$log" 2>&1 &
     SWARM_RK[$i]=$!
   done

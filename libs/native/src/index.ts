@@ -163,6 +163,8 @@ export interface SlirpOptions {
   maxSockets?: number;
   /** Outbound UDP of flows libslirp has a host socket for leaves in sendmmsg batches (src/nat/udp_fast.h). Default true; false sends every datagram through libslirp. */
   udpFastPath?: boolean;
+  /** With vnetHdr: the tap also hands over VXLAN/Geneve-encapsulated TCP super-frames whole, where the kernel can (6.17+), cut up by the engine (src/nat/tunnel_gso.h). Default true. */
+  tunnelGso?: boolean;
 }
 
 export interface SlirpStats {
@@ -189,6 +191,8 @@ export interface SlirpStats {
   udpFastFlows: number;
   /** Of the fast path's sends, UDP GSO ones (a run of same-size datagrams to one address, cut up by the kernel). */
   udpFastGso: number;
+  /** Of inGso, VXLAN/Geneve-encapsulated TCP super-frames (UDP tunnel GSO, Linux 6.17+), cut into datagrams by the engine (src/nat/tunnel_gso.h). */
+  inTunnelGso: number;
 }
 
 /** Options of the NAT engine's frame filter, as frameFilterProbe takes them (tests only). */
@@ -392,6 +396,7 @@ interface Addon {
     steps: FrameFilterStep[],
     opts?: { outputs?: 'reassembled' | 'all' | 'none' },
   ): FrameFilterProbeResult;
+  tunnelGsoProbe(header: Buffer, frame: Buffer): Buffer[] | null;
   relayCreate(o: RelayOptions, onEvent?: (e: RelayEvent) => void): RelayHandle;
   relayAddPort(h: RelayHandle, p: RelayPortSpec): RelayPortResult;
   relayRemovePort(h: RelayHandle, id: number): boolean;
@@ -557,7 +562,7 @@ export const ENGINE_STATS_BYTES = 4096;
 export const memfdCreate = addon.memfdCreate;
 /** Exit statuses of rk-nat-engine. */
 export const ENGINE_EXIT = { error: 1, badSetup: 2, tapGone: 3 } as const;
-const STATS_FIELDS = ['inPackets', 'inBytes', 'outPackets', 'outBytes', 'inDropped', 'outDropped', 'inGso', 'outGso', 'guestErrors', 'openSockets', 'filtered', 'udpFastPackets', 'udpFastBatches', 'udpFastDropped', 'udpFastFlows', 'udpFastGso'] as const;
+const STATS_FIELDS = ['inPackets', 'inBytes', 'outPackets', 'outBytes', 'inDropped', 'outDropped', 'inGso', 'outGso', 'guestErrors', 'openSockets', 'filtered', 'udpFastPackets', 'udpFastBatches', 'udpFastDropped', 'udpFastFlows', 'udpFastGso', 'inTunnelGso'] as const;
 /** The counters an engine published in its memfd (the order of EngineStats in src/nat/slirp_engine.h). */
 export function readEngineStats(fd: number): SlirpStats {
   const b = Buffer.alloc(STATS_FIELDS.length * 8);
@@ -572,6 +577,11 @@ export function readEngineStats(fd: number): SlirpStats {
  * frames, counters and log lines.
  */
 export const frameFilterProbe = addon.frameFilterProbe;
+/**
+ * For tests only: the NAT engine's UDP tunnel GSO splitter (src/nat/tunnel_gso.h) over one crafted frame: header is the
+ * 24-byte virtio-net header, frame what follows it. Returns the segments, or null when the frame is refused.
+ */
+export const tunnelGsoProbe = addon.tunnelGsoProbe;
 
 /**
  * The port-forwarding relay: native threads that accept and move bytes

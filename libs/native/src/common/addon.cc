@@ -39,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("natEngineConfig", Napi::Function::New(env, NatEngineConfig, "natEngineConfig"));
   exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate, "memfdCreate"));
   exports.Set("frameFilterProbe", Napi::Function::New(env, FrameFilterProbe, "frameFilterProbe"));
+  exports.Set("tunnelGsoProbe", Napi::Function::New(env, TunnelGsoProbe, "tunnelGsoProbe"));
   // fsat.cc
   exports.Set("openAt", Napi::Function::New(env, OpenAt, "openAt"));
   exports.Set("unlinkAt", Napi::Function::New(env, UnlinkAt, "unlinkAt"));

@@ -18,6 +18,7 @@ Napi::Value OpenNamespaces(const Napi::CallbackInfo& info); // nsexec.cc
 Napi::Value NatEngineConfig(const Napi::CallbackInfo& info);  // engine_js.cc
 Napi::Value MemfdCreate(const Napi::CallbackInfo& info);      // engine_js.cc
 Napi::Value FrameFilterProbe(const Napi::CallbackInfo& info);  // frame_filter_js.cc (tests only)
+Napi::Value TunnelGsoProbe(const Napi::CallbackInfo& info);    // tunnel_gso_js.cc (tests only)
 // fsat.cc: files relative to a directory fd, pidfds, ignoring inherited signals
 Napi::Value OpenAt(const Napi::CallbackInfo& info);
 Napi::Value UnlinkAt(const Napi::CallbackInfo& info);

@@ -109,6 +109,7 @@ EngineOptions Parse(Napi::Env env, const Napi::Object& o) {
   }
   e.max_sockets = (uint32_t)IntOpt(env, o, "maxSockets", 4096, 16, 1 << 20);
   e.udp_fast = !Has(o, "udpFastPath") || BoolOpt(o, "udpFastPath");
+  e.tunnel_gso = !Has(o, "tunnelGso") || BoolOpt(o, "tunnelGso");
   return e;
 }
 

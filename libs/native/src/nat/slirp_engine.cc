@@ -204,14 +204,25 @@ SlirpEngine* SlirpEngine::Create(const EngineOptions& o, int* err, std::string* 
   int fl = fcntl(o.tap_fd, F_GETFL);
   if (fl < 0 || fcntl(o.tap_fd, F_SETFL, fl | O_NONBLOCK) < 0) return fail(e, errno, "fcntl O_NONBLOCK");
   if (o.vnet_hdr) {
-    int size = (int)sizeof(VnetHdr);
-    if (ioctl(o.tap_fd, TUNSETVNETHDRSZ, &size) < 0) return fail(e, errno, "ioctl TUNSETVNETHDRSZ");
     // Checksums and TCP segmentation left to us: the namespace hands over
-    // 64 KiB TCP frames at any MTU, unchecksummed.
+    // 64 KiB TCP frames at any MTU, unchecksummed; and, where the kernel
+    // can, VXLAN/Geneve-encapsulated ones whole (tunnel_gso.h). The longer
+    // header goes first: tun writes with it whatever the offloads, and
+    // would refuse a tunnel frame with the short one.
     unsigned offload = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-    if (ioctl(o.tap_fd, TUNSETOFFLOAD, offload) < 0) return fail(e, errno, "ioctl TUNSETOFFLOAD");
+    int size = (int)sizeof(VnetTnlHdr);
+    bool tunnel = o.tunnel_gso && ioctl(o.tap_fd, TUNSETVNETHDRSZ, &size) == 0 &&
+                  ioctl(o.tap_fd, TUNSETOFFLOAD, offload | kTunFUdpTunnelGso | kTunFUdpTunnelGsoCsum) == 0;
+    if (!tunnel) {
+      if (ioctl(o.tap_fd, TUNSETOFFLOAD, offload) < 0) return fail(e, errno, "ioctl TUNSETOFFLOAD");
+      size = (int)sizeof(VnetHdr);
+      if (ioctl(o.tap_fd, TUNSETVNETHDRSZ, &size) < 0) return fail(e, errno, "ioctl TUNSETVNETHDRSZ");
+    } else {
+      e->tunnel_ = new TunnelGsoSplitter();
+    }
+    e->rules_.vnet_len = (size_t)size;
   }
-  e->rxbuf_.resize(o.vnet_hdr ? sizeof(VnetHdr) + 65536 + 64 : (size_t)o.mtu + 14 + 64);
+  e->rxbuf_.resize(o.vnet_hdr ? sizeof(VnetTnlHdr) + 65536 + 64 : (size_t)o.mtu + 14 + 64);
 
   e->epfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (e->epfd_ < 0) return fail(e, errno, "epoll_create1");
@@ -245,6 +256,7 @@ SlirpEngine::~SlirpEngine() {
   if (slirp_) slirp_cleanup(slirp_);
   delete filter_;
   delete fast_;
+  delete tunnel_;
   for (Timer* t : timers_) delete t;
   if (opts_.tap_fd >= 0) close(opts_.tap_fd);
   if (epfd_ >= 0) close(epfd_);

@@ -14,6 +14,7 @@
 
 #include "nat/frame_filter.h"
 #include "nat/slirp_frame.h"
+#include "nat/tunnel_gso.h"
 #include "nat/udp_fast.h"
 
 struct Slirp;
@@ -38,6 +39,9 @@ struct EngineOptions {
   // Outbound UDP of flows libslirp has a socket for leaves in batches
   // (udp_fast.h); off: every datagram through libslirp (for comparison).
   bool udp_fast = true;
+  // With vnet_hdr: ask the tap for UDP tunnel GSO frames too (tunnel_gso.h),
+  // where the kernel has it (6.17+; else as before, silently).
+  bool tunnel_gso = true;
 };
 
 struct EngineStats {
@@ -52,6 +56,7 @@ struct EngineStats {
   // datagrams the host socket refused, flows now.
   std::atomic<uint64_t> udp_fast_packets{0}, udp_fast_batches{0}, udp_fast_dropped{0}, udp_fast_flows{0};
   std::atomic<uint64_t> udp_fast_gso{0};  // of the sends, UDP GSO ones
+  std::atomic<uint64_t> in_tunnel_gso{0};  // of in_gso, UDP tunnel ones (cut up here, tunnel_gso.h)
 };
 
 enum class EndReason { kRunning, kTapGone, kError };
@@ -83,6 +88,9 @@ class SlirpEngine {
   void SocketsChanged(int delta);  // slirp_loop.cc
   void TrimMemory(int64_t now_ms);  // slirp_loop.cc
   bool ReadTap();              // slirp_loop.cc: false when the loop must end
+  // slirp_loop.cc: one frame from the namespace (h: its header, or null);
+  // false when the loop must end.
+  bool HandleFrame(const VnetHdr* h, uint8_t* frame, size_t len);
   void RunTimers(int64_t now_ms);
   int64_t NextTimerMs() const;
   void End(EndReason r, int err, const char* what);
@@ -92,6 +100,7 @@ class SlirpEngine {
   EngineStats own_stats_;
   FrameFilter* filter_ = nullptr;
   UdpFastPath* fast_ = nullptr;  // null when off
+  TunnelGsoSplitter* tunnel_ = nullptr;  // null when the tap does not take tunnel GSO
   void FlushFast();              // slirp_loop.cc: sends the batch, publishes its counters
   void FlushFilterLog();  // slirp_loop.cc
   Slirp* slirp_ = nullptr;

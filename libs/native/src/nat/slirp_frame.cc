@@ -171,8 +171,8 @@ void BuildOutbound(const FrameRules& r, const uint8_t* f, size_t len, OutboundFr
     }
   }
   if (r.vnet_hdr) {
-    VnetHdr& vh = out->vh;
-    memset(&vh, 0, sizeof vh);
+    memset(&out->vh, 0, sizeof out->vh);
+    VnetHdr& vh = out->vh.base;
     if (l4 && p.whole) {
       size_t seg = (size_t)r.mtu > p.l3len + p.l4len ? (size_t)r.mtu - p.l3len - p.l4len : 0;
       if (p.proto == IPPROTO_TCP && len > kEth + (size_t)r.mtu && seg >= 64) {
@@ -198,7 +198,7 @@ void BuildOutbound(const FrameRules& r, const uint8_t* f, size_t len, OutboundFr
         vh.flags = kVnetDataValid;  // libslirp summed it
       }
     }
-    out->iov[out->iovcnt++] = {&out->vh, sizeof out->vh};
+    out->iov[out->iovcnt++] = {&out->vh, r.vnet_len};
   }
   if (head) out->iov[out->iovcnt++] = {out->head, head};
   out->iov[out->iovcnt++] = {const_cast<uint8_t*>(f) + head, len - head};

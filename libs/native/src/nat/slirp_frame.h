@@ -32,9 +32,27 @@ struct VnetHdr {
 constexpr uint8_t kVnetNeedsCsum = 1, kVnetDataValid = 2;
 constexpr uint8_t kGsoNone = 0, kGsoTcp4 = 1, kGsoTcp6 = 4;
 
+// The header when the tap also takes UDP tunnel GSO (TUN_F_UDP_TUNNEL_GSO,
+// Linux 6.17+; see tunnel_gso.h): struct virtio_net_hdr_v1_hash_tunnel, 24
+// bytes. A frame of that kind has kGsoUdpTunnel4/6 in gso_type beside the
+// inner type, and says where its outer UDP and inner IP headers are. Frames
+// we write leave the extra fields 0.
+struct VnetTnlHdr {
+  VnetHdr base;
+  uint16_t num_buffers;
+  uint32_t hash_value;
+  uint16_t hash_report;
+  uint16_t padding;
+  uint16_t outer_th_offset;
+  uint16_t inner_nh_offset;
+};
+static_assert(sizeof(VnetHdr) == 10 && sizeof(VnetTnlHdr) == 24, "virtio-net header layouts");
+constexpr uint8_t kGsoUdpTunnel4 = 0x20, kGsoUdpTunnel6 = 0x40, kGsoEcn = 0x80;
+
 struct FrameRules {
   int mtu = 1500;              // the namespace's link MTU
   bool vnet_hdr = false;       // frames carry a VnetHdr first
+  size_t vnet_len = 10;        // of that many bytes (24: a VnetTnlHdr)
   int slirp_mtu = 1500;        // libslirp's if_mtu/if_mru
   // DNS: (dns_addr, 53) seen by the namespace <-> (dns_target, dns_target_port)
   // seen by libslirp. Network byte order. Off when dns_nat is false.
@@ -52,7 +70,7 @@ bool InboundFrame(const FrameRules& rules, const VnetHdr* hdr, uint8_t* frame, s
 
 // A frame for the tap, as an iovec: [virtio-net header] [patched headers] [rest].
 struct OutboundFrame {
-  VnetHdr vh;
+  VnetTnlHdr vh;  // vh.base filled, the rest 0; rules.vnet_len bytes written
   uint8_t head[192];
   iovec iov[3];
   int iovcnt = 0;

@@ -133,7 +133,7 @@ void SlirpEngine::SyncPollSet() {
 }
 
 bool SlirpEngine::ReadTap() {
-  const size_t vh = opts_.vnet_hdr ? sizeof(VnetHdr) : 0;
+  const size_t vh = opts_.vnet_hdr ? rules_.vnet_len : 0;
   uint8_t* buf = rxbuf_.data();
   for (int i = 0; i < kTapBurst; i++) {
     ssize_t n = read(opts_.tap_fd, buf, rxbuf_.size());
@@ -153,28 +153,51 @@ bool SlirpEngine::ReadTap() {
     const VnetHdr* h = vh ? reinterpret_cast<const VnetHdr*>(buf) : nullptr;
     uint8_t* frame = buf + vh;
     size_t len = (size_t)n - vh;
-    if (!InboundFrame(rules_, h, frame, len)) {
-      stats->in_dropped.fetch_add(1, std::memory_order_relaxed);
+    if (h && (h->gso_type & (kGsoUdpTunnel4 | kGsoUdpTunnel6))) {
+      // A tunnel super-segment: its segments, checksums complete, each as
+      // a frame of its own.
+      bool more = true;
+      int segs = tunnel_ ? tunnel_->Split(*reinterpret_cast<const VnetTnlHdr*>(buf), frame, len,
+                                          [&](uint8_t* seg, size_t seg_len) {
+                                            if (more) more = HandleFrame(nullptr, seg, seg_len);
+                                          })
+                         : -1;
+      if (segs < 0) {
+        stats->in_dropped.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      stats->in_gso.fetch_add(1, std::memory_order_relaxed);
+      stats->in_tunnel_gso.fetch_add(1, std::memory_order_relaxed);
+      if (!more) return false;
       continue;
     }
-    const uint8_t* whole = nullptr;
-    size_t whole_len = 0;
-    FrameFilter::Verdict v = filter_->Inbound(frame, len, MonotonicNs() / 1000000, &whole, &whole_len);
-    if (v == FrameFilter::Verdict::kDrop) stats->filtered.fetch_add(1, std::memory_order_relaxed);
-    if (v == FrameFilter::Verdict::kDrop || v == FrameFilter::Verdict::kHeld) continue;
-    stats->in_packets.fetch_add(1, std::memory_order_relaxed);
-    stats->in_bytes.fetch_add(len, std::memory_order_relaxed);
-    if (h && h->gso_type != kGsoNone) stats->in_gso.fetch_add(1, std::memory_order_relaxed);
-    if (fast_) {
-      if (v == FrameFilter::Verdict::kPass && fast_->Offer(whole, whole_len, MonotonicNs() / 1000000)) continue;
-      FlushFast();  // what came before goes first
-    }
-    slirp_input(slirp_, whole, (int)whole_len);
-    if (fast_) fast_->SlirpDone();
-    if (tap_error_) {
-      End(EndReason::kTapGone, tap_error_, "write tap");
-      return false;
-    }
+    if (!HandleFrame(h, frame, len)) return false;
+  }
+  return true;
+}
+
+bool SlirpEngine::HandleFrame(const VnetHdr* h, uint8_t* frame, size_t len) {
+  if (!InboundFrame(rules_, h, frame, len)) {
+    stats->in_dropped.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  const uint8_t* whole = nullptr;
+  size_t whole_len = 0;
+  FrameFilter::Verdict v = filter_->Inbound(frame, len, MonotonicNs() / 1000000, &whole, &whole_len);
+  if (v == FrameFilter::Verdict::kDrop) stats->filtered.fetch_add(1, std::memory_order_relaxed);
+  if (v == FrameFilter::Verdict::kDrop || v == FrameFilter::Verdict::kHeld) return true;
+  stats->in_packets.fetch_add(1, std::memory_order_relaxed);
+  stats->in_bytes.fetch_add(len, std::memory_order_relaxed);
+  if (h && h->gso_type != kGsoNone) stats->in_gso.fetch_add(1, std::memory_order_relaxed);
+  if (fast_) {
+    if (v == FrameFilter::Verdict::kPass && fast_->Offer(whole, whole_len, MonotonicNs() / 1000000)) return true;
+    FlushFast();  // what came before goes first
+  }
+  slirp_input(slirp_, whole, (int)whole_len);
+  if (fast_) fast_->SlirpDone();
+  if (tap_error_) {
+    End(EndReason::kTapGone, tap_error_, "write tap");
+    return false;
   }
   return true;
 }

@@ -55,6 +55,8 @@ function engine(name: string, gatewayOffset: number, dnsOffset: number): NetDriv
         ipv6: cfg.ipv6,
         // RK_NAT_UDP_FAST=0: every UDP datagram through libslirp (benchmarks compare the two).
         udpFastPath: process.env.RK_NAT_UDP_FAST !== '0',
+        // RK_NAT_TUNNEL_GSO=0: VXLAN/Geneve frames reach the engine cut up by the kernel (benchmarks compare the two).
+        tunnelGso: process.env.RK_NAT_TUNNEL_GSO !== '0',
       };
       const upstream = engineDnsUpstream(cfg.dnsUpstream, log);
       if (upstream) opts.dnsUpstream = upstream;
