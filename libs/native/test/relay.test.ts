@@ -153,6 +153,44 @@ t.test('UDP: datagram boundaries and order survive batching (equal sizes go as G
   }
 });
 
+t.test('UDP: a client\'s GSO sends (trains the listener gets whole, UDP_GRO) reach the target as separate datagrams, in order', async (t) => {
+  const target = await udpEcho(t);
+  const p = relay.addPort({ proto: 'udp', listen: [{ ip: '127.0.0.1', port: 0 }], target: { ip: '127.0.0.1', port: target } });
+  t.teardown(() => relay.removePort(p.id));
+  // Each group is one sendmsg with UDP_SEGMENT (the kernel cuts it up only at
+  // the receiving socket, if that one did not ask for UDP_GRO); the echoes
+  // come back one by one. Between groups, a plain datagram.
+  const script = [
+    'import socket, sys',
+    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    's.settimeout(3)',
+    `s.connect(("127.0.0.1", ${p.ports[0]}))`,
+    'groups = [(1400, 20, 700), (100, 64, 100), (9000, 7, 9000), (1200, 2, 1)]',
+    'bad = 0; got = 0; want = 0',
+    'for g, (seg, n, last) in enumerate(groups):',
+    '  dg = [bytes([(g * 31 + i * 37) & 255]) * (seg if i < n - 1 else last) for i in range(n)]',
+    '  s.setsockopt(socket.SOL_UDP, 103, seg)',
+    '  s.send(b"".join(dg))',
+    '  s.setsockopt(socket.SOL_UDP, 103, 0)',
+    '  s.send(b"plain %d" % g)',
+    '  for d in dg + [b"plain %d" % g]:',
+    '    want += 1',
+    '    try: m = s.recv(65535)',
+    '    except socket.timeout: break',
+    '    got += 1',
+    '    if m != d: bad += 1',
+    'print(want, got, bad)',
+  ].join('\n');
+  // Not execFileSync: the echo target is served by this process's event loop.
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('python3', ['-c', script], { timeout: 20_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))),
+  );
+  const [want, got, bad] = out.split(' ').map(Number);
+  t.equal(got, want, `every datagram came back (${out})`);
+  t.equal(bad, 0, 'each with its own size and bytes, in order: no train was passed on merged');
+});
+
 t.test('events only while debug is on; pipes bounded after use', async (t) => {
   const target = await echoServer(t);
   const p = relay.addPort({ proto: 'tcp', listen: [{ ip: '127.0.0.1', port: 0 }], target: { ip: '127.0.0.1', port: target } });

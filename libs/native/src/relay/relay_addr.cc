@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,6 +112,10 @@ int OpenListener(const Addr& a, int type, bool v6only, Addr* bound) {
     // recvmmsg, fewer lost (the kernel caps it at net.core.rmem_max).
     int size = 1 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    // A client's run of same-size datagrams (a UDP GSO send, or what the
+    // kernel's GRO merges) arrives as one message (relay_udp.h); where the
+    // kernel lacks UDP_GRO (before 5.0), one by one as before.
+    setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
   }
   if (bind(fd, reinterpret_cast<const sockaddr*>(&a.ss), a.len) < 0) return fail();
   if (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0) return fail();

@@ -6,6 +6,7 @@
 // (recvmmsg/sendmmsg); replies leave from the address the client sent to.
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -93,7 +94,21 @@ void Prepare(UdpBufs* b, int n, bool with_names) {
       h.msg_controllen = sizeof b->ctrl[i];
     }
     b->msgs[i].msg_len = 0;
+    b->seg[i] = 0;
   }
+}
+
+// The datagram size of a message that holds a train (UDP_GRO), else 0.
+uint16_t GroSegment(msghdr& h) {
+  if (!h.msg_control) return 0;
+  for (cmsghdr* cm = CMSG_FIRSTHDR(&h); cm; cm = CMSG_NXTHDR(&h, cm)) {
+    if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+      int seg = 0;
+      memcpy(&seg, CMSG_DATA(cm), sizeof seg);
+      return seg > 0 && seg < 65536 ? (uint16_t)seg : 0;
+    }
+  }
+  return 0;
 }
 
 void ReadPktinfo(Flow* f, msghdr& h) {
@@ -273,6 +288,8 @@ void UdpListener::OnEvent(Worker* w, uint32_t) {
     int start = 0;
     for (int i = 0; i < n; i++) {
       msghdr& h = u->msgs[i].msg_hdr;
+      u->seg[i] = GroSegment(h);
+      if (u->seg[i] >= u->msgs[i].msg_len) u->seg[i] = 0;  // one datagram
       const sockaddr_storage& from = u->names[i];
       auto it = flows.find(KeyOf(from));
       Flow* f = it != flows.end() ? it->second : NewFlow(w, this, from, h.msg_namelen, h);

@@ -22,12 +22,12 @@ std::atomic<bool> g_kernel_gso{true};
 int Pack(UdpBufs* u, int i, int b, size_t* seg, size_t* total) {
   *seg = u->msgs[i].msg_len;
   *total = 0;
-  if (*seg == 0) return 0;
+  if (*seg == 0 || u->seg[i] != 0) return 0;
   int n = 0;
   for (; i < b && n < kTrainMax; i++, n++) {
     size_t len = u->msgs[i].msg_len;
     // an empty datagram cannot be a segment: it goes on its own
-    if (len == 0 || len > *seg || *total + len > kTrainBytes) break;
+    if (u->seg[i] != 0 || len == 0 || len > *seg || *total + len > kTrainBytes) break;
     memcpy(u->train + *total, u->iov[i].iov_base, len);
     *total += len;
     if (len < *seg) {
@@ -65,6 +65,56 @@ int SendEach(UdpBufs* u, int fd, int i, int b, const sockaddr_storage* to, sockl
   return sent;
 }
 
+// One sendmsg of len bytes at data as datagrams of seg bytes (UDP_SEGMENT).
+// Returns 0 or the errno (EINTR and a refused earlier datagram retried).
+int SendTrain(int fd, const char* data, size_t len, uint16_t seg, const sockaddr_storage* to, socklen_t tolen, const char* ctrl,
+              size_t ctrl_len) {
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
+  memset(cbuf, 0, sizeof cbuf);
+  memcpy(cbuf, ctrl, ctrl_len);
+  cmsghdr* cm = reinterpret_cast<cmsghdr*>(cbuf + ctrl_len);
+  cm->cmsg_level = IPPROTO_UDP;
+  cm->cmsg_type = UDP_SEGMENT;
+  cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+  iovec iov = {const_cast<char*>(data), len};
+  msghdr h{};
+  h.msg_iov = &iov;
+  h.msg_iovlen = 1;
+  h.msg_name = const_cast<sockaddr_storage*>(to);
+  h.msg_namelen = to ? tolen : 0;
+  h.msg_control = cbuf;
+  h.msg_controllen = ctrl_len + CMSG_SPACE(sizeof(uint16_t));
+  ssize_t r;
+  int retries = 0;
+  do r = sendmsg(fd, &h, MSG_DONTWAIT);
+  while (r < 0 && (errno == EINTR || (errno == ECONNREFUSED && retries++ < 2)));
+  return r < 0 ? errno : 0;
+}
+
+// A received train (message k) one datagram at a time; returns how many went.
+int SendPieces(UdpBufs* u, int fd, int k, const sockaddr_storage* to, socklen_t tolen, const char* ctrl, size_t ctrl_len) {
+  const char* data = static_cast<const char*>(u->iov[k].iov_base);
+  size_t len = u->msgs[k].msg_len, seg = u->seg[k];
+  int sent = 0;
+  for (size_t off = 0; off < len; off += seg) {
+    iovec iov = {const_cast<char*>(data + off), len - off < seg ? len - off : seg};
+    msghdr h{};
+    h.msg_iov = &iov;
+    h.msg_iovlen = 1;
+    h.msg_name = const_cast<sockaddr_storage*>(to);
+    h.msg_namelen = to ? tolen : 0;
+    h.msg_control = ctrl_len ? const_cast<char*>(ctrl) : nullptr;
+    h.msg_controllen = ctrl_len;
+    ssize_t r;
+    int retries = 0;
+    do r = sendmsg(fd, &h, MSG_DONTWAIT);
+    while (r < 0 && (errno == EINTR || (errno == ECONNREFUSED && retries++ < 2)));
+    if (r >= 0) sent++;
+  }
+  return sent;
+}
+
 }  // namespace
 
 int SendDatagrams(UdpBufs* u, int fd, int a, int b, const sockaddr_storage* to, socklen_t tolen, const char* ctrl,
@@ -72,43 +122,46 @@ int SendDatagrams(UdpBufs* u, int fd, int a, int b, const sockaddr_storage* to, 
   int sent = 0;
   int i = a;
   while (i < b) {
-    if (!*gso || !g_kernel_gso.load(std::memory_order_relaxed) || b - i < 2) {
-      return sent + SendEach(u, fd, i, b, to, tolen, ctrl, ctrl_len);
+    if (u->seg[i] != 0) {
+      // A train as it came (UDP_GRO): on as one, or cut up.
+      size_t len = u->msgs[i].msg_len;
+      int count = (int)((len + u->seg[i] - 1) / u->seg[i]);
+      if (*gso && g_kernel_gso.load(std::memory_order_relaxed)) {
+        int err = SendTrain(fd, static_cast<const char*>(u->iov[i].iov_base), len, u->seg[i], to, tolen, ctrl, ctrl_len);
+        if (err == 0) sent += count;
+        if (err == 0 || err == EAGAIN || err == ENOBUFS || err == ECONNREFUSED) {
+          i++;  // sent, or lost as UDP allows
+          continue;
+        }
+        // EMSGSIZE: too long with this path's headers (an IPv4 client's
+        // train to an IPv6 target): this one in pieces, the next may fit.
+        if (err == ENOPROTOOPT || err == EOPNOTSUPP) g_kernel_gso = false;
+        if (err != EMSGSIZE) *gso = false;
+      }
+      sent += SendPieces(u, fd, i, to, tolen, ctrl, ctrl_len);
+      i++;
+      continue;
+    }
+    int end = i;
+    while (end < b && u->seg[end] == 0) end++;
+    if (!*gso || !g_kernel_gso.load(std::memory_order_relaxed) || end - i < 2) {
+      sent += SendEach(u, fd, i, end, to, tolen, ctrl, ctrl_len);
+      i = end;
+      continue;
     }
     size_t seg, total;
-    int n = Pack(u, i, b, &seg, &total);
+    int n = Pack(u, i, end, &seg, &total);
     if (n < 2) {
       sent += SendEach(u, fd, i, i + 1, to, tolen, ctrl, ctrl_len);
       i++;
       continue;
     }
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
-    memset(cbuf, 0, sizeof cbuf);
-    memcpy(cbuf, ctrl, ctrl_len);
-    cmsghdr* cm = reinterpret_cast<cmsghdr*>(cbuf + ctrl_len);
-    cm->cmsg_level = IPPROTO_UDP;
-    cm->cmsg_type = UDP_SEGMENT;
-    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    uint16_t gs = (uint16_t)seg;
-    memcpy(CMSG_DATA(cm), &gs, sizeof gs);
-    iovec iov = {u->train, total};
-    msghdr h{};
-    h.msg_iov = &iov;
-    h.msg_iovlen = 1;
-    h.msg_name = const_cast<sockaddr_storage*>(to);
-    h.msg_namelen = to ? tolen : 0;
-    h.msg_control = cbuf;
-    h.msg_controllen = ctrl_len + CMSG_SPACE(sizeof(uint16_t));
-    ssize_t r;
-    int retries = 0;
-    do r = sendmsg(fd, &h, MSG_DONTWAIT);
-    while (r < 0 && (errno == EINTR || (errno == ECONNREFUSED && retries++ < 2)));
-    if (r >= 0) {
+    int err = SendTrain(fd, u->train, total, (uint16_t)seg, to, tolen, ctrl, ctrl_len);
+    if (err == 0) {
       sent += n;
       i += n;
       continue;
     }
-    int err = errno;
     if (err == EAGAIN || err == ENOBUFS || err == ECONNREFUSED) {
       i += n;  // lost, as UDP allows
       continue;
