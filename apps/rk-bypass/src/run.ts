@@ -1,12 +1,12 @@
 // The two sides of rk-bypass: install the filter and exec CMD (inside), or
 // supervise (outside) until the namespace's filtered processes are gone.
-import { closeSync, constants as fsc, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsc, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RkError, commandOf, inherited, rawCommand, rawEnv, shown, type Logger } from '@rk/cli';
 import { BYPASS_JSON_FILE, BYPASS_SOCK_FILE, checkCidrs, installBypass, startBypass } from '@rk/bypass';
 import { execError, resolveCommand } from '@rk/namespaces';
 import { exec, listenUnix, pidfdOpen, whenReadable } from '@rk/native';
-import { readChildPid } from '@rk/state';
+import { readChildPid, removeEmptyDir } from '@rk/state';
 import type { BypassCmdArgs } from './flags.js';
 
 export function runInstall(a: BypassCmdArgs, log: Logger): never {
@@ -28,6 +28,8 @@ export async function runSupervise(a: BypassCmdArgs, log: Logger): Promise<numbe
   const dir = a['state-dir']!;
   const ignore = checkCidrs(a['bypass-ignore']);
   const pid = readChildPid(dir);
+  // The state dir as it is now: removed at the end if its owner is gone (see below).
+  const held = statSync(dir);
   const sockPath = join(dir, BYPASS_SOCK_FILE);
   let listenFd: number;
   try {
@@ -58,14 +60,19 @@ export async function runSupervise(a: BypassCmdArgs, log: Logger): Promise<numbe
     if (text === last) return;
     last = text;
     const tmp = `${jsonPath}.tmp`;
-    rmSync(tmp, { force: true });
-    const fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
     try {
-      writeFileSync(fd, text);
-    } finally {
-      closeSync(fd);
+      rmSync(tmp, { force: true });
+      const fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+      try {
+        writeFileSync(fd, text);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, jsonPath);
+    } catch (e) {
+      // The namespace's owner removed the state dir as it ended: nobody to tell.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    renameSync(tmp, jsonPath);
   };
   writeStats();
   const timer = setInterval(writeStats, 1000);
@@ -88,5 +95,9 @@ export async function runSupervise(a: BypassCmdArgs, log: Logger): Promise<numbe
   bypass.stop();
   if (pidfd >= 0) closeSync(pidfd);
   cleanup();
+  // The namespace's owner (rk-unshare, rootlesskit) may have ended first and
+  // failed to remove the dir while our files were in it: the last one out
+  // removes it (only if empty: a live owner still holds its lock file there).
+  removeEmptyDir(dir, held);
   return 0;
 }

@@ -313,17 +313,30 @@ export class StateDir {
 
   /** rmdir of the dir itself, through its parent's fd, only if the name still is the dir we hold (and it is empty). */
   private rmdirSelf(): void {
-    let parentFd = -1;
     try {
-      parentFd = openAt(c.AT_FDCWD, dirname(this.path), c.O_RDONLY | c.O_DIRECTORY);
-      const mine = statAt(this.dirFd, '');
-      const named = statAt(parentFd, basename(this.path));
-      if (mine.dev === named.dev && mine.ino === named.ino) unlinkAt(parentFd, basename(this.path), true);
+      removeEmptyDir(this.path, statAt(this.dirFd, ''));
     } catch {
-      // other files are in it (ENOTEMPTY), or it moved: it stays
-    } finally {
-      if (parentFd >= 0) closeSync(parentFd);
+      // gone already
     }
+  }
+}
+
+/**
+ * rmdir of path, through its parent's fd, only if that name still is the dir
+ * `held` describes (dev, ino) and it is empty. For a helper that outlives the
+ * state dir's owner (rk-bypass --supervise): the owner's own rmdir failed
+ * while the helper's files were still in it. Never throws.
+ */
+export function removeEmptyDir(path: string, held: { dev: number; ino: number }): void {
+  let parentFd = -1;
+  try {
+    parentFd = openAt(c.AT_FDCWD, dirname(path), c.O_RDONLY | c.O_DIRECTORY);
+    const named = statAt(parentFd, basename(path));
+    if (held.dev === named.dev && held.ino === named.ino) unlinkAt(parentFd, basename(path), true);
+  } catch {
+    // other files are in it (ENOTEMPTY: the owner still runs, it holds `lock`), or it moved: it stays
+  } finally {
+    if (parentFd >= 0) closeSync(parentFd);
   }
 }
 

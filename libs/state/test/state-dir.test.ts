@@ -3,11 +3,11 @@
 // as upstream writes it, and removed at exit.
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CHILD_PID_FILE, LOCK_FILE, LOCK_MARKER, StateDir, defaultParent, readChildPid } from '../src/index.js';
+import { CHILD_PID_FILE, LOCK_FILE, LOCK_MARKER, StateDir, defaultParent, readChildPid, removeEmptyDir } from '../src/index.js';
 
 const dist = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
 const isRoot = process.geteuid!() === 0;
@@ -281,4 +281,31 @@ t.test('readChildPid: the PID, or an error that says what is wrong', async (t) =
   t.teardown(() => st.remove());
   st.writeChildPid(process.pid);
   t.equal(readChildPid(st.path), process.pid, 'what writeChildPid wrote');
+});
+
+t.test('removeEmptyDir: a helper that outlives the owner removes the dir only when empty and still the same dir', async (t) => {
+  const parent = mkdtempSync(join(tmpdir(), 'rk-state-unit-'));
+  t.teardown(() => rmSync(parent, { recursive: true, force: true }));
+  const dir = join(parent, 's');
+  const st = StateDir.open(dir);
+  const held = statSync(dir);
+  const other = join(parent, 'other'); // made now: another inode
+  mkdirSync(other);
+  // A helper's file that appeared after the owner removed its files (rk-bypass
+  // --supervise rewriting bypass.json at that moment): the dir stays.
+  writeFileSync(join(dir, 'helper-file'), '{}');
+  st.remove();
+  t.ok(existsSync(dir), "the owner's rmdir failed while the helper's file was there");
+  removeEmptyDir(dir, held);
+  t.ok(existsSync(dir), 'not empty: it stays');
+  rmSync(join(dir, 'helper-file'));
+  removeEmptyDir(dir, held);
+  t.notOk(existsSync(dir), 'empty and the same dir: removed');
+  renameSync(other, dir);
+  removeEmptyDir(dir, held);
+  t.ok(existsSync(dir), 'another dir under the name (not the one held): it stays');
+  const live = StateDir.open(join(parent, 'live'));
+  t.teardown(() => live.remove());
+  removeEmptyDir(join(parent, 'live'), statSync(join(parent, 'live')));
+  t.ok(existsSync(join(parent, 'live', 'lock')), "a live owner's dir (its lock in it) stays");
 });
