@@ -6,18 +6,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "netlink/route_query.h"
 
 namespace rk {
 namespace bypass {
 
 namespace {
-
-int64_t NowMs() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 // The address bytes routes and rules compare: v4 (4) or v6 (16).
 int Bytes(const Dest& d, uint8_t out[16]) {

@@ -31,6 +31,7 @@
 #include "bypass/bypass.h"
 #include "bypass/bypass_policy.h"
 #include "bypass/bypass_sockopt.h"
+#include "common/clock.h"
 #include "process/nsexec.h"
 
 namespace rk {
@@ -44,12 +45,6 @@ constexpr size_t kMaxNested = 64;   // nested namespaces whose routes are kept a
 constexpr int64_t kSweepMs = 1000;  // pending connects re-checked (caller gone)
 constexpr int kMaxScanFds = 4096;   // a caller's fds looked through for epoll instances, per connect
 constexpr size_t kMaxEpollInfo = 1 << 20;  // bytes of epoll fdinfo read, per connect
-
-int64_t NowMs() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 struct Fd {
   int fd = -1;

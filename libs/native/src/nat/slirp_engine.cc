@@ -21,12 +21,6 @@
 
 namespace rk {
 
-int64_t MonotonicNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 // libslirp's MTU with virtio-net headers, whatever the link's: the namespace
 // hands over 64 KiB TSO frames, and libslirp sends TCP segments of
 // min(its MTU - 40, 32 KiB) (it never applies the MSS of a connection the

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "nat/frame_filter.h"
 #include "nat/slirp_frame.h"
 #include "nat/tunnel_gso.h"
@@ -136,7 +137,5 @@ class SlirpEngine {
 
   std::vector<uint8_t> rxbuf_;
 };
-
-int64_t MonotonicNs();
 
 }  // namespace rk

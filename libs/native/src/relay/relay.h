@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/loopback_tcp.h"
 #include "process/nsexec.h"
 
@@ -387,7 +388,6 @@ struct Engine {
   bool stopped = false;
 };
 
-int64_t NowMs();
 // Sets IP(V6)_TRANSPARENT and binds the client's address on a target socket.
 // Returns 0 or an errno (the socket is still usable unbound then).
 int BindTransparent(int fd, const Addr& client);

@@ -124,11 +124,6 @@ int OpenListener(const Addr& a, int type, bool v6only, Addr* bound) {
   return fd;
 }
 
-int64_t NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int BindTransparent(int fd, const Addr& client) {
   int one = 1;
