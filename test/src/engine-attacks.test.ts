@@ -1,4 +1,4 @@
-// Issue 13, classes 1, 3, 4 and 5: raw frames from inside the namespace
+// Issue 13, classes 1, 3, 4 and 5 (and VXLAN super-segments for the tunnel GSO splitter): raw frames from inside the namespace
 // (AF_PACKET on tap0, as a container with CAP_NET_RAW would send them)
 // against --net=builtin. After each attack a user must still see rootlesskit
 // running, CMD running to its own exit code, the API answering, the
@@ -82,6 +82,16 @@ t.test('engine attacks', { skip: rootOnly }, async (t) => {
     }
     await checkUsable(t, er, 'after the UDP flood');
     await checkEnd(t, er, 'after the UDP flood');
+  });
+
+  t.test('VXLAN super-segments with mutated headers (the engine cuts them up itself) never take the engine down', async (t) => {
+    const er = await lab.start(t, [], rawframe('tunnel-gso', '--count', '1500', '--seconds', '30', '--dport', String(HOST_PORT)));
+    er.go();
+    if (!(await attacked(t, er, 'tunnel GSO super-segments'))) return;
+    const a = er.attack() as { sent?: number; mutated?: number };
+    t.ok((a.sent ?? 0) > 500, `the kernel let through ${a.sent} of 1500 (${a.mutated} mutated)`);
+    await checkUsable(t, er, 'after the VXLAN super-segments');
+    await checkEnd(t, er, 'after the VXLAN super-segments');
   });
 
   t.test('class 5: a fragment flood keeps memory bounded, and it is given back after the reassembly timeout', async (t) => {
