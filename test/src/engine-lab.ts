@@ -80,6 +80,8 @@ export class EngineLab {
     const cmd = [
       `D=${dir}`,
       `node ${q(join(fixtures, 'servers.mjs'))} 80 0.0.0.0 > $D/inner.log 2>&1 &`,
+      // The server ends with CMD (no --pidns here: it would outlive rootlesskit).
+      "S=$!; trap 'kill $S 2>/dev/null' EXIT",
       'i=0; until grep -q ready $D/inner.log; do i=$((i+1)); [ $i -gt 400 ] && exit 90; sleep 0.05; done',
       ': > $D/up',
       'until [ -e $D/go ]; do sleep 0.02; done',
