@@ -1,6 +1,7 @@
 // The relay engine on its own (targets on this host): bytes, UDP flows
 // (order, idle end), port removal with live connections, errors.
 import t, { type Test } from 'tap';
+import { execFile } from 'node:child_process';
 import { createSocket, type Socket as Dgram } from 'node:dgram';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { Relay, type RelayEvent } from '../src/index.js';
@@ -182,7 +183,6 @@ t.test('UDP: a client\'s GSO sends (trains the listener gets whole, UDP_GRO) rea
     'print(want, got, bad)',
   ].join('\n');
   // Not execFileSync: the echo target is served by this process's event loop.
-  const { execFile } = await import('node:child_process');
   const out = await new Promise<string>((resolve, reject) =>
     execFile('python3', ['-c', script], { timeout: 20_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))),
   );

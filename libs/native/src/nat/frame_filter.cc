@@ -7,16 +7,14 @@
 #include <algorithm>
 
 #include "nat/slirp_csum.h"
+#include "nat/wire.h"
 
 namespace rk {
 
 namespace {
 
-constexpr size_t kEth = 14;
 // Cap of the UDP source table, whatever max_sockets says (about 40 MB).
 constexpr size_t kMaxSourceEntries = 1 << 20;
-
-uint16_t Be16(const uint8_t* p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 bool IsLoopback4(const uint8_t* a) { return a[0] == 127 || a[0] == 0; }
 

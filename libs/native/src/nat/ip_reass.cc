@@ -5,14 +5,11 @@
 #include <algorithm>
 
 #include "nat/slirp_csum.h"
+#include "nat/wire.h"
 
 namespace rk {
 
 namespace {
-
-constexpr size_t kEth = 14;
-
-uint16_t Be16(const uint8_t* p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 // Bits [a, b) of a bitmap: whether any is set, and setting them.
 uint64_t Mask(size_t word, size_t a, size_t b) {

@@ -1,5 +1,6 @@
 #include "nat/slirp_csum.h"
 
+#include <netinet/in.h>
 #include <string.h>
 
 namespace rk {
@@ -41,6 +42,12 @@ uint64_t CsumAdd(const uint8_t* p, size_t len, uint64_t sum) {
     a += h;
   }
   return a;
+}
+
+uint64_t CsumPseudo(const uint8_t* ip, bool v6, uint8_t proto, size_t len) {
+  // IPv6's length is 32 bits; summed as its two 16-bit halves.
+  uint64_t sum = v6 ? CsumAdd(ip + 8, 32, 0) : CsumAdd(ip + 12, 8, 0);
+  return sum + htons(proto) + htons((uint16_t)(len >> 16)) + htons((uint16_t)len);
 }
 
 uint16_t CsumFold(uint64_t sum) {

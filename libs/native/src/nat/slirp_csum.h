@@ -12,6 +12,10 @@ namespace rk {
 // zero, as the RFC says). The result is unfolded: pass it on or fold it.
 uint64_t CsumAdd(const uint8_t* p, size_t len, uint64_t sum);
 
+// The TCP/UDP pseudo-header of the IPv4 (v6 false) or IPv6 header at ip,
+// for an L4 segment of len bytes and protocol proto: a sum to pass on.
+uint64_t CsumPseudo(const uint8_t* ip, bool v6, uint8_t proto, size_t len);
+
 // Folds a sum into 16 bits (not complemented).
 uint16_t CsumFold(uint64_t sum);
 

@@ -5,14 +5,11 @@
 #include <string.h>
 
 #include "nat/slirp_csum.h"
+#include "nat/wire.h"
 
 namespace rk {
 
 namespace {
-
-constexpr size_t kEth = 14;
-
-uint16_t Be16(const uint8_t* p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 // Where the headers of an IPv4/IPv6 TCP or UDP frame are.
 struct Packet {
@@ -182,10 +179,7 @@ void BuildOutbound(const FrameRules& r, const uint8_t* f, size_t len, OutboundFr
         }
         // GSO wants the pseudo-header sum in the field (CHECKSUM_PARTIAL).
         const uint8_t* ip = out->head + kEth;
-        uint64_t sum = p.family == 4 ? CsumAdd(ip + 12, 8, 0) : CsumAdd(ip + 8, 32, 0);
-        sum += htons(IPPROTO_TCP);
-        sum += htons((uint16_t)p.ip_payload);
-        uint16_t pseudo = CsumFold(sum);
+        uint16_t pseudo = CsumFold(CsumPseudo(ip, p.family == 6, IPPROTO_TCP, p.ip_payload));
         memcpy(out->head + p.l4 + 16, &pseudo, 2);
         vh.flags = kVnetNeedsCsum;
         vh.gso_type = p.family == 4 ? kGsoTcp4 : kGsoTcp6;

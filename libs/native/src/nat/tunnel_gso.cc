@@ -5,23 +5,11 @@
 #include <string.h>
 
 #include "nat/slirp_csum.h"
+#include "nat/wire.h"
 
 namespace rk {
 
 namespace {
-
-constexpr size_t kEth = 14;
-
-uint16_t Be16(const uint8_t* p) { return (uint16_t)(p[0] << 8 | p[1]); }
-void PutBe16(uint8_t* p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-uint32_t Be32(const uint8_t* p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-void PutBe32(uint8_t* p, uint32_t v) {
-  PutBe16(p, (uint16_t)(v >> 16));
-  PutBe16(p + 2, (uint16_t)v);
-}
 
 // An IPv4 header of ihl bytes at ip: total length, id and checksum.
 void FixIp4(uint8_t* ip, size_t ihl, size_t total, uint16_t id) {
@@ -35,11 +23,7 @@ void FixIp4(uint8_t* ip, size_t ihl, size_t total, uint16_t id) {
 // The TCP/UDP checksum of the len bytes at l4, with the pseudo-header of the
 // IP header at ip.
 uint16_t L4Sum(const uint8_t* ip, bool v6, uint8_t proto, const uint8_t* l4, size_t len) {
-  uint64_t sum = v6 ? CsumAdd(ip + 8, 32, 0) : CsumAdd(ip + 12, 8, 0);
-  sum += htons(proto);
-  if (v6) sum += htonl((uint32_t)len);
-  else sum += htons((uint16_t)len);
-  return CsumFinish(CsumAdd(l4, len, sum));
+  return CsumFinish(CsumAdd(l4, len, CsumPseudo(ip, v6, proto, len)));
 }
 
 // Checks an IP header at off (IPv4 or IPv6 as v6 says) carrying proto, whole

@@ -6,16 +6,9 @@
 #include <sys/socket.h>
 
 #include "nat/slirp_csum.h"
+#include "nat/wire.h"
 
 namespace rk {
-
-namespace {
-
-constexpr size_t kEth = 14;
-
-uint16_t Be16(const uint8_t* p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-}  // namespace
 
 UdpFastPath::UdpFastPath(const UdpFastConfig& c) : cfg_(c), slots_((size_t)kFastBatch * kFastSlot) {
   flows_.reserve(cfg_.max_flows);
@@ -40,10 +33,7 @@ bool UdpFastPath::Eligible(const uint8_t* ip, size_t avail, uint32_t* dst, uint6
   }
   // libslirp drops a datagram whose checksum is wrong; we must not send it.
   if (ip[26] != 0 || ip[27] != 0) {
-    uint64_t sum = CsumAdd(ip + 12, 8, 0);
-    sum += htons(IPPROTO_UDP);
-    sum += htons((uint16_t)(total - 20));
-    if (CsumFold(CsumAdd(ip + 20, total - 20, sum)) != 0xffff) return false;
+    if (CsumFold(CsumAdd(ip + 20, total - 20, CsumPseudo(ip, false, IPPROTO_UDP, total - 20))) != 0xffff) return false;
   }
   uint32_t src;
   memcpy(&src, ip + 12, 4);
