@@ -39,7 +39,7 @@ t.test('item 5: nohup rootlesskit survives SIGHUP, and an ignored signal is not 
     await waitFor(() => existsSync(`${s}/child_pid`));
     await new Promise((r) => setTimeout(r, 200));
     const code = await new Promise<number | null>((resolve) => {
-      p.on('exit', resolve);
+      p.on('close', resolve); // stdout read to its end
       process.kill(p.pid!, 'SIGHUP'); // nohup execs: p.pid is the launcher itself
     });
     t.equal(code, 0, `${name}: not killed by SIGHUP`);
@@ -53,7 +53,7 @@ t.test('item 5: nohup rootlesskit survives SIGHUP, and an ignored signal is not 
   await waitFor(() => existsSync(`${dir}/s/child_pid`));
   await new Promise((r) => setTimeout(r, 200));
   process.kill(p.pid!, 'SIGUSR1');
-  const code = await new Promise((r) => p.on('exit', r));
+  const code = await new Promise((r) => p.on('close', r));
   t.equal(code, 0);
   t.equal(out, 'done\n', 'USR1 ignored by the caller: not forwarded');
 });

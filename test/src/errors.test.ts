@@ -72,7 +72,8 @@ t.test('a held child killed before release: said so, exit 255', async (t) => {
   p.stdout!.on('data', (d) => (out += d));
   p.stderr!.on('data', (d) => (err += d));
   await waitFor(() => existsSync(`${s}/gate`) && existsSync(`${s}/child_pid`));
-  const exited = new Promise((r) => p.on('exit', r));
+  // 'close', not 'exit': stderr may still be in flight when the process has exited.
+  const exited = new Promise((r) => p.on('close', r));
   spawn('kill', ['-KILL', run(['cat', `${s}/child_pid`]).stdout]);
   t.equal(await exited, 255);
   t.equal(err, `rk-unshare: error: echo was killed by SIGKILL before release (it was held at ${s}/gate)\n`);

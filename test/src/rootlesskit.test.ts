@@ -51,7 +51,7 @@ t.test('a signal to child_pid ends CMD with --pidns too, whatever --reaper says 
     p.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     await waitFor(() => existsSync(`${s}/child_pid`));
     const code = await new Promise((resolve) => {
-      p.on('exit', resolve);
+      p.on('close', resolve); // stderr read to its end
       process.kill(Number(readFileSync(`${s}/child_pid`, 'utf8')), 'SIGUSR1');
     });
     t.equal(code, 255, flags.join(' '));
